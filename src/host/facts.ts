@@ -1,0 +1,115 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
+import { totalmem } from 'node:os';
+import { promisify } from 'node:util';
+import { probeEngine, type EngineState } from '../../vm/engine.ts';
+import { cacheDir } from './paths.ts';
+
+const run = promisify(execFile);
+
+export type CgroupLayout = 'v1' | 'hybrid' | 'v2' | 'none';
+
+/** Everything the doctor looks at, gathered once so the verdicts can be pure functions. */
+export interface HostFacts {
+  engine: EngineState;
+  totalMemoryBytes: number;
+  cacheDir: string;
+  cacheFreeBytes: number;
+  goVersion: string | null;
+  kubectlVersion: string | null;
+  cgroupLayout: CgroupLayout;
+  cgroupControllers: string[];
+  distro: { id: string; like: string[] };
+  isRoot: boolean;
+}
+
+export async function gatherHostFacts(): Promise<HostFacts> {
+  const dir = cacheDir();
+  mkdirSync(dir, { recursive: true });
+  const [engine, goVersion, kubectlVersion, disk] = await Promise.all([
+    probeEngine(),
+    commandOutput('go', ['env', 'GOVERSION']),
+    commandOutput('kubectl', ['version', '--client', '-o', 'json']).then(parseKubectlVersion),
+    statfs(dir),
+  ]);
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  return {
+    engine,
+    totalMemoryBytes: totalmem(),
+    cacheDir: dir,
+    cacheFreeBytes: disk.bavail * disk.bsize,
+    goVersion,
+    kubectlVersion,
+    cgroupLayout: cgroupLayoutFrom(mountinfo),
+    cgroupControllers: cgroupControllersFrom(mountinfo),
+    distro: readDistro(),
+    isRoot: process.getuid?.() === 0,
+  };
+}
+
+async function commandOutput(command: string, args: string[]): Promise<string | null> {
+  try {
+    const { stdout } = await run(command, args, { timeout: 10_000 });
+    return stdout.trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+function parseKubectlVersion(json: string | null): string | null {
+  if (!json) return null;
+  try {
+    return (JSON.parse(json) as { clientVersion?: { gitVersion?: string } }).clientVersion?.gitVersion ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Mount points and filesystem types from /proc/self/mountinfo ("... mountpoint ... - fstype source opts"). */
+function mounts(mountinfo: string): { point: string; fstype: string; options: string }[] {
+  return mountinfo
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [left = '', right = ''] = line.split(' - ');
+      const [fstype = '', , superOptions = ''] = right.split(' ');
+      return { point: left.split(' ')[4] ?? '', fstype, options: superOptions };
+    });
+}
+
+export function cgroupLayoutFrom(mountinfo: string): CgroupLayout {
+  const all = mounts(mountinfo);
+  const root = all.find((m) => m.point === '/sys/fs/cgroup');
+  if (root?.fstype === 'cgroup2') return 'v2';
+  const hasV1 = all.some((m) => m.fstype === 'cgroup');
+  if (!hasV1) return 'none';
+  return all.some((m) => m.fstype === 'cgroup2') ? 'hybrid' : 'v1';
+}
+
+export function cgroupControllersFrom(mountinfo: string): string[] {
+  const known = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'devices', 'freezer', 'blkio'];
+  const found = new Set<string>();
+  for (const mount of mounts(mountinfo).filter((m) => m.fstype === 'cgroup')) {
+    for (const option of mount.options.split(',')) if (known.includes(option)) found.add(option);
+  }
+  const v2 = mounts(mountinfo).find((m) => m.point === '/sys/fs/cgroup' && m.fstype === 'cgroup2');
+  if (v2 && existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+    for (const name of readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').trim().split(/\s+/)) found.add(name);
+  }
+  return [...found].sort();
+}
+
+export function readDistro(osRelease = safeRead('/etc/os-release')): { id: string; like: string[] } {
+  const field = (key: string): string =>
+    osRelease.match(new RegExp(`^${key}=("?)([^"\\n]*)\\1$`, 'm'))?.[2] ?? '';
+  return { id: field('ID'), like: field('ID_LIKE').split(/\s+/).filter(Boolean) };
+}
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,90 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, openSync } from 'node:fs';
+import { LabError } from '../cli/errors.ts';
+import { say } from '../cli/output.ts';
+import { dockerdInstalled, probeEngine } from '../../vm/engine.ts';
+import { readDistro } from './facts.ts';
+
+/** Debian packages the labs need on the host: the engine, and tools to build machine images locally. */
+export const HOST_PACKAGES = ['docker.io', 'debootstrap', 'busybox-static', 'iptables', 'ca-certificates', 'tar', 'xz-utils'];
+/** Extra packages for developing hardway itself: the browser the UI tests drive. */
+export const DEV_PACKAGES = ['chromium', 'time'];
+
+export const DOCKERD_LOG = '/var/log/hardway-dockerd.log';
+
+export interface SetupOptions {
+  dev: boolean;
+}
+
+/** Installs what is missing and starts the engine; says so when there was nothing to do. */
+export async function setupHost(options: SetupOptions): Promise<void> {
+  const wanted = options.dev ? [...HOST_PACKAGES, ...DEV_PACKAGES] : HOST_PACKAGES;
+  const missing = wanted.filter((name) => !packageInstalled(name));
+  let changed = false;
+
+  if (missing.length > 0) {
+    requireDebianRoot(missing);
+    say(`Installing ${missing.join(', ')} from the distribution's packages…`);
+    aptInstall(missing);
+    changed = true;
+  }
+
+  const engine = await probeEngine();
+  if (!engine.reachable) {
+    if (engine.reason === 'unreachable-host') {
+      throw new LabError(`DOCKER_HOST=${process.env.DOCKER_HOST} does not answer`, 'start that engine, or unset DOCKER_HOST to use a local one');
+    }
+    await startEngine();
+    changed = true;
+  }
+
+  say(changed ? 'Host is set up. Check it with: lab doctor' : 'Nothing to change: packages are installed and the Docker engine answers.');
+}
+
+export function packageInstalled(name: string): boolean {
+  const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' });
+  return result.status === 0 && result.stdout.includes('install ok installed');
+}
+
+function requireDebianRoot(missing: string[]): void {
+  const distro = readDistro();
+  const debianLike = [distro.id, ...distro.like].some((id) => id === 'debian' || id === 'ubuntu');
+  if (!debianLike) {
+    throw new LabError(
+      `this host is not Debian or Ubuntu, so lab setup cannot install: ${missing.join(', ')}`,
+      'install those (a Docker engine, debootstrap, busybox-static) with your system\'s package manager, then run lab doctor',
+    );
+  }
+  if (process.getuid?.() !== 0) {
+    throw new LabError(`installing ${missing.join(', ')} needs root`, 'run: sudo npx lab setup');
+  }
+}
+
+function aptInstall(packages: string[]): void {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update', '-q'], ['install', '-y', '-q', '--no-install-recommends', ...packages]]) {
+    const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
+    if (result.status !== 0) {
+      throw new LabError(`apt-get ${args[0]} failed (exit ${result.status})`, 'check the output above, fix the package sources, and run lab setup again');
+    }
+  }
+}
+
+/** Starts dockerd under systemd when the host runs it, else as a background process logging to DOCKERD_LOG. */
+export async function startEngine(timeoutMs = 60_000): Promise<void> {
+  if (!dockerdInstalled()) throw new LabError('dockerd is not installed', 'run: lab setup');
+  if (existsSync('/run/systemd/system')) {
+    say('Starting the Docker engine (systemctl start docker)…');
+    execFileSync('systemctl', ['start', 'docker'], { stdio: 'inherit' });
+  } else {
+    say(`Starting the Docker engine (dockerd, log in ${DOCKERD_LOG})…`);
+    const log = openSync(DOCKERD_LOG, 'a');
+    spawn('dockerd', [], { detached: true, stdio: ['ignore', log, log] }).unref();
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await probeEngine(undefined, 2000)).reachable) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new LabError(`dockerd did not answer within ${timeoutMs / 1000} s`, `read ${DOCKERD_LOG} for the reason`);
+}
