@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import Docker from 'dockerode';
+import { withTimeout } from '../src/util/time.ts';
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
 
@@ -15,8 +16,8 @@ export type EngineState =
 /** Whether an engine answers, and if not, the most likely reason. */
 export async function probeEngine(docker = connectEngine(), timeoutMs = 5000): Promise<EngineState> {
   try {
-    const info = (await withTimeout(docker.info(), timeoutMs)) as Record<string, unknown>;
-    const version = (await withTimeout(docker.version(), timeoutMs)) as { Version: string; ApiVersion: string };
+    const info = (await withTimeout(docker.info(), timeoutMs, 'the Docker engine')) as Record<string, unknown>;
+    const version = (await withTimeout(docker.version(), timeoutMs, 'the Docker engine')) as { Version: string; ApiVersion: string };
     return {
       reachable: true,
       version: version.Version,
@@ -36,20 +37,4 @@ export async function probeEngine(docker = connectEngine(), timeoutMs = 5000): P
 
 export function dockerdInstalled(): boolean {
   return ['/usr/bin/dockerd', '/usr/local/bin/dockerd', '/usr/sbin/dockerd'].some((path) => existsSync(path));
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { USAGE_EXIT_CODE } from './errors.ts';
 import { reportFailure } from './output.ts';
 import { registerHostCommands } from './commands/host.ts';
+import { registerMachineCommands } from './commands/machines.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .showHelpAfterError(false);
   registerHostCommands(program);
+  registerMachineCommands(program);
   configureErrors(program);
   return program;
 }
@@ -36,7 +38,7 @@ function oneLine(text: string, helpCommand: string): string {
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       const informational = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);

@@ -1,0 +1,127 @@
+import { Option, type Command } from 'commander';
+import pc from 'picocolors';
+import { DockerProvider } from '../../../vm/docker-provider.ts';
+import { probeEngine } from '../../../vm/engine.ts';
+import { bringUpMachines, requireRunningMachine } from '../../lab/machines.ts';
+import { DEFAULT_LAB, MACHINES, findMachine, validLabName } from '../../lab/topology.ts';
+import { LabError } from '../errors.ts';
+import { say, warn } from '../output.ts';
+
+export const labOption = (): Option =>
+  new Option('--lab <name>', 'which lab (several can exist side by side)').env('HARDWAY_LAB').default(DEFAULT_LAB);
+
+/** A provider whose engine answers, or a clear error saying how to start one. */
+export async function engineProvider(): Promise<DockerProvider> {
+  const provider = new DockerProvider();
+  const engine = await probeEngine(provider.docker);
+  if (!engine.reachable) {
+    throw new LabError(
+      engine.reason === 'unreachable-host' ? `the Docker engine at DOCKER_HOST=${process.env.DOCKER_HOST} does not answer` : 'the Docker engine is not running',
+      'run: lab setup (it starts dockerd), then try again',
+    );
+  }
+  return provider;
+}
+
+export function checkLabName(lab: string): string {
+  if (!validLabName(lab)) throw new LabError(`"${lab}" is not a valid lab name`, 'use lowercase letters, digits and dashes, at most 31 characters');
+  return lab;
+}
+
+function checkMachineName(name: string): string {
+  if (!findMachine(name)) throw new LabError(`there is no machine called "${name}"`, `pick one of: ${MACHINES.map((m) => m.name).join(', ')}`);
+  return name;
+}
+
+export function registerMachineCommands(program: Command): void {
+  program
+    .command('up')
+    .description('create and start the lab\'s machines (jumpbox, server, node-0, node-1); safe to re-run')
+    .addOption(labOption())
+    .action(async (options: { lab: string }) => {
+      const lab = checkLabName(options.lab);
+      const health = await bringUpMachines(lab, await engineProvider());
+      for (const machine of health.filter((m) => m.systemState !== 'running')) {
+        warn(`${machine.name}: systemd is ${machine.systemState}${machine.failedUnits.length ? ` (failed: ${machine.failedUnits.join(', ')})` : ''}`);
+      }
+      say(`Open a shell with: lab shell jumpbox${lab === DEFAULT_LAB ? '' : ` --lab ${lab}`}`);
+    });
+
+  program
+    .command('down')
+    .description('remove every container, network and volume of the lab')
+    .addOption(labOption())
+    .action(async (options: { lab: string }) => {
+      const lab = checkLabName(options.lab);
+      const provider = await engineProvider();
+      await provider.deleteLab(lab);
+      say(`Lab ${lab} removed.`);
+    });
+
+  program
+    .command('status')
+    .description('show the lab\'s machines, their addresses and state (all labs with --all)')
+    .addOption(labOption())
+    .option('--all', 'show every lab on this engine')
+    .action(async (options: { lab: string; all?: boolean }) => {
+      const provider = await engineProvider();
+      const machines = await provider.list(options.all ? undefined : checkLabName(options.lab));
+      if (machines.length === 0) {
+        say(options.all ? 'No labs.' : `Lab ${options.lab} has no machines. Start it with: lab up`);
+        return;
+      }
+      say(pc.bold(['LAB'.padEnd(12), 'MACHINE'.padEnd(9), 'STATE'.padEnd(8), 'IP'.padEnd(15), 'ROLE'].join(' ')));
+      const order = (name: string): number => MACHINES.findIndex((role) => role.name === name);
+      machines.sort((a, b) => a.lab.localeCompare(b.lab) || order(a.name) - order(b.name));
+      for (const m of machines) {
+        const state = m.state === 'running' ? pc.green(m.state.padEnd(8)) : pc.yellow(m.state.padEnd(8));
+        say([m.lab.padEnd(12), m.name.padEnd(9), state, (m.ip ?? '-').padEnd(15), findMachine(m.name)?.description ?? ''].join(' '));
+      }
+    });
+
+  program
+    .command('shell')
+    .description('open an interactive root shell in a machine, like ssh')
+    .argument('<machine>', 'jumpbox, server, node-0 or node-1')
+    .addOption(labOption())
+    .action(async (machine: string, options: { lab: string }) => {
+      const lab = checkLabName(options.lab);
+      const provider = await engineProvider();
+      await requireRunningMachine(provider, lab, checkMachineName(machine));
+      process.exitCode = await attachTerminal(provider, lab, machine);
+    });
+
+  program
+    .command('exec')
+    .description('run one command in a machine and print its output; exits with its exit code')
+    .argument('<machine>', 'jumpbox, server, node-0 or node-1')
+    .argument('<command...>', 'the command, after --')
+    .addOption(labOption())
+    .action(async (machine: string, command: string[], options: { lab: string }) => {
+      const lab = checkLabName(options.lab);
+      const provider = await engineProvider();
+      await requireRunningMachine(provider, lab, checkMachineName(machine));
+      const result = await provider.exec(lab, machine, command);
+      process.stdout.write(result.stdout);
+      process.stderr.write(result.stderr);
+      process.exitCode = result.exitCode;
+    });
+}
+
+/** Connects this terminal to a login shell in the machine until the shell exits. */
+async function attachTerminal(provider: DockerProvider, lab: string, machine: string): Promise<number> {
+  const size = () => ({ columns: process.stdout.columns || 80, rows: process.stdout.rows || 24 });
+  const terminal = await provider.terminal(lab, machine, ['bash', '-l'], size());
+  const stdin = process.stdin;
+  if (stdin.isTTY) stdin.setRawMode(true);
+  stdin.pipe(terminal.stream);
+  terminal.stream.pipe(process.stdout);
+  const onResize = (): void => void terminal.resize(size().columns, size().rows).catch(() => undefined);
+  process.stdout.on('resize', onResize);
+  const code = await terminal.exited;
+  process.stdout.off('resize', onResize);
+  stdin.unpipe(terminal.stream);
+  if (stdin.isTTY) stdin.setRawMode(false);
+  stdin.pause();
+  return code;
+}

@@ -1,0 +1,86 @@
+import { LabError } from '../cli/errors.ts';
+import { sleep } from '../util/time.ts';
+import { Progress } from '../cli/output.ts';
+import { ensureMachineImage } from '../../vm/image.ts';
+import type { DockerProvider } from '../../vm/docker-provider.ts';
+import type { Machine, MachineProvider } from '../../vm/provider.ts';
+import { MACHINES, machineIp, type MachineRole } from './topology.ts';
+
+export interface MachineHealth {
+  name: string;
+  systemState: string;
+  failedUnits: string[];
+}
+
+/** Creates (or finds) the lab's network and machines, starts them, and waits for systemd to finish booting. */
+export async function bringUpMachines(lab: string, provider: DockerProvider): Promise<MachineHealth[]> {
+  const image = await ensureMachineImage(provider.docker);
+  const progress = new Progress(`lab ${lab}`);
+  progress.update('network');
+  const network = await provider.createNetwork(lab);
+  progress.update('machines');
+  await Promise.all(MACHINES.map((role) => createAndStart(provider, lab, role, image, network.subnet)));
+  progress.update('waiting for systemd on every machine');
+  const health = await Promise.all(MACHINES.map((role) => waitForBoot(provider, lab, role.name)));
+  progress.update('root ssh from the jumpbox');
+  await trustJumpbox(provider, lab);
+  progress.done(`${MACHINES.length} machines up on ${network.subnet}`);
+  return health;
+}
+
+async function createAndStart(provider: MachineProvider, lab: string, role: MachineRole, image: string, subnet: string): Promise<void> {
+  await provider.create({ lab, name: role.name, ip: machineIp(subnet, role), image, network: `hardway-${lab}`, containerdVolume: role.worker });
+  await provider.start(lab, role.name);
+}
+
+/** Waits until systemd says the boot is over; "degraded" comes back with the failed units named. */
+export async function waitForBoot(provider: MachineProvider, lab: string, name: string, timeoutMs = 90_000): Promise<MachineHealth> {
+  const deadline = Date.now() + timeoutMs;
+  let systemState = 'unknown';
+  // Right after start, systemctl may find no bus yet and answer nothing: ask again until systemd answers.
+  while (Date.now() < deadline) {
+    const result = await provider.exec(lab, name, ['systemctl', 'is-system-running', '--wait'], { timeoutMs });
+    systemState = result.stdout.trim() || 'unknown';
+    if (BOOT_OVER.includes(systemState)) break;
+    await sleep(250);
+  }
+  let failedUnits: string[] = [];
+  if (systemState !== 'running') {
+    const failed = await provider.exec(lab, name, ['systemctl', '--failed', '--plain', '--no-legend']);
+    failedUnits = failed.stdout.split('\n').map((line) => line.split(/\s+/)[0] ?? '').filter(Boolean);
+  }
+  return { name, systemState, failedUnits };
+}
+
+const BOOT_OVER = ['running', 'degraded', 'maintenance', 'stopping', 'offline'];
+
+/** As in the original: root on the jumpbox reaches every machine with `ssh root@<name>`, no password. */
+async function trustJumpbox(provider: MachineProvider, lab: string): Promise<void> {
+  const keygen = await provider.exec(lab, 'jumpbox', [
+    'sh',
+    '-c',
+    "test -f /root/.ssh/id_ed25519 || ssh-keygen -q -t ed25519 -N '' -C root@jumpbox -f /root/.ssh/id_ed25519; cat /root/.ssh/id_ed25519.pub",
+  ]);
+  const publicKey = keygen.stdout.trim();
+  if (keygen.exitCode !== 0 || !publicKey.startsWith('ssh-')) throw new Error(`could not make the jumpbox's ssh key: ${keygen.stderr}`);
+  await Promise.all(
+    MACHINES.map((role) =>
+      provider.exec(lab, role.name, [
+        'sh',
+        '-c',
+        'mkdir -p -m 700 /root/.ssh && touch /root/.ssh/authorized_keys && (grep -qxF "$KEY" /root/.ssh/authorized_keys || echo "$KEY" >> /root/.ssh/authorized_keys)',
+      ], { env: { KEY: publicKey } }),
+    ),
+  );
+}
+
+export async function requireRunningMachine(provider: MachineProvider, lab: string, name: string): Promise<Machine> {
+  const machines = await provider.list(lab);
+  if (machines.length === 0) throw new LabError(`lab "${lab}" has no machines`, `start it with: lab up --lab ${lab}`);
+  const machine = machines.find((m) => m.name === name);
+  if (!machine) {
+    throw new LabError(`lab "${lab}" has no machine "${name}"`, `pick one of: ${machines.map((m) => m.name).join(', ')}`);
+  }
+  if (machine.state !== 'running') throw new LabError(`machine ${name} is stopped`, `start it with: lab up --lab ${lab}`);
+  return machine;
+}

@@ -1,0 +1,126 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract, pack } from 'tar-fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBusyboxImage } from '../../../vm/busybox-image.ts';
+import { DockerProvider, LAB_LABEL } from '../../../vm/docker-provider.ts';
+import { MACHINES } from '../../../src/lab/topology.ts';
+import { lab } from '../../helpers/cli.ts';
+import { ensureEngine } from '../../helpers/engine.ts';
+
+const suffix = process.pid.toString(36);
+const LAB_A = `it-a-${suffix}`;
+const LAB_B = `it-b-${suffix}`;
+
+describe('lab machines on the real Docker engine', () => {
+  let provider: DockerProvider;
+
+  beforeAll(async () => {
+    await ensureEngine();
+    provider = new DockerProvider();
+    const up = lab(['up', '--lab', LAB_A], {}, 900_000);
+    expect(up.stderr + up.stdout).toMatch(/4 machines up/);
+    expect(up.code).toBe(0);
+  });
+
+  afterAll(async () => {
+    await provider.deleteLab(LAB_A);
+    await provider.deleteLab(LAB_B);
+  });
+
+  it('brings up the four machines with their fixed addresses', async () => {
+    const machines = await provider.list(LAB_A);
+    expect(machines.map((m) => m.name).sort()).toEqual(MACHINES.map((m) => m.name).sort());
+    expect(machines.every((m) => m.state === 'running')).toBe(true);
+    const server = machines.find((m) => m.name === 'server')!;
+    expect(server.ip).toMatch(/^10\.240\.\d+\.11$/);
+    const status = lab(['status', '--lab', LAB_A]);
+    expect(status.stdout).toMatch(/server +running +10\.240\.\d+\.11/);
+  });
+
+  it('runs systemd as PID 1, fully booted, on every machine', async () => {
+    for (const { name } of MACHINES) {
+      const result = await provider.exec(LAB_A, name, ['systemctl', 'is-system-running']);
+      expect(result.stdout.trim(), name).toBe('running');
+      const hostname = await provider.exec(LAB_A, name, ['hostname']);
+      expect(hostname.stdout.trim()).toBe(name);
+    }
+  });
+
+  it('machines reach each other by name, and root on the jumpbox ssh-es everywhere', async () => {
+    const ping = await provider.exec(LAB_A, 'node-0', ['ping', '-c', '1', '-W', '2', 'node-1']);
+    expect(ping.exitCode, ping.stdout + ping.stderr).toBe(0);
+    for (const target of ['server', 'node-0', 'node-1']) {
+      const ssh = await provider.exec(LAB_A, 'jumpbox', ['ssh', '-o', 'BatchMode=yes', `root@${target}`, 'hostname']);
+      expect(ssh.exitCode, ssh.stderr).toBe(0);
+      expect(ssh.stdout.trim()).toBe(target);
+    }
+  });
+
+  it('lab exec passes the exit code and output through', () => {
+    const ok = lab(['exec', 'server', '--lab', LAB_A, '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    expect(ok.code).toBe(3);
+    expect(ok.stdout).toBe('out\n');
+    expect(ok.stderr).toBe('err\n');
+  });
+
+  it('node-0 runs a nested container with containerd', async () => {
+    const image = await ensureBusyboxImage(provider.docker, 'hardway/busybox:it');
+    const archive = await provider.docker.getImage(image).get();
+    const dir = mkdtempSync(join(tmpdir(), 'hardway-it-'));
+    await pipeline(archive, (await import('node:fs')).createWriteStream(join(dir, 'busybox.tar')));
+    await provider.copyIn(LAB_A, 'node-0', Readable.from(pack(dir)), '/root');
+    const script = [
+      'systemctl start containerd',
+      'ctr -n k8s.io images import /root/busybox.tar >/dev/null',
+      'ctr -n k8s.io run --rm docker.io/hardway/busybox:it nested /bin/sh -c "echo hello from a nested container; hostname"',
+    ].join(' && ');
+    const result = await provider.exec(LAB_A, 'node-0', ['sh', '-c', script], { timeoutMs: 120_000 });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain('hello from a nested container');
+  });
+
+  it('a file copied in comes back out byte-identical', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hardway-copy-'));
+    const payload = randomBytes(1 << 20);
+    writeFileSync(join(dir, 'payload.bin'), payload);
+    await provider.copyIn(LAB_A, 'server', Readable.from(pack(dir)), '/tmp');
+    const out = mkdtempSync(join(tmpdir(), 'hardway-copy-out-'));
+    await pipeline(await provider.copyOut(LAB_A, 'server', '/tmp/payload.bin'), extract(out));
+    const digest = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+    expect(digest(readFileSync(join(out, 'payload.bin')))).toBe(digest(payload));
+  });
+
+  it('reads a machine\'s journal', async () => {
+    const logs = await provider.logs(LAB_A, 'server', { unit: 'ssh.service' });
+    expect(logs).toMatch(/Server listening|Started ssh/);
+  });
+
+  it('two labs coexist, each on its own network', async () => {
+    const up = lab(['up', '--lab', LAB_B], {}, 900_000);
+    expect(up.code, up.stderr).toBe(0);
+    const networks = await provider.docker.listNetworks({ filters: { label: [LAB_LABEL] } });
+    const subnetOf = (name: string) => networks.find((n) => n.Name === `hardway-${name}`)?.IPAM?.Config?.[0]?.Subnet;
+    expect(subnetOf(LAB_A)).toBeDefined();
+    expect(subnetOf(LAB_B)).toBeDefined();
+    expect(subnetOf(LAB_A)).not.toBe(subnetOf(LAB_B));
+    const serverB = (await provider.list(LAB_B)).find((m) => m.name === 'server')!;
+    const crossing = await provider.exec(LAB_A, 'jumpbox', ['ping', '-c', '1', '-W', '1', serverB.ip!]);
+    expect(crossing.exitCode).not.toBe(0);
+  });
+
+  it('lab down leaves nothing with the lab\'s labels, and can run twice', async () => {
+    for (let i = 0; i < 2; i++) {
+      const down = lab(['down', '--lab', LAB_B]);
+      expect(down.code, down.stderr).toBe(0);
+    }
+    const filters = { label: [`${LAB_LABEL}=${LAB_B}`] };
+    expect(await provider.docker.listContainers({ all: true, filters })).toHaveLength(0);
+    expect((await provider.docker.listVolumes({ filters })).Volumes ?? []).toHaveLength(0);
+    expect(await provider.docker.listNetworks({ filters })).toHaveLength(0);
+  });
+});

@@ -1,0 +1,203 @@
+import { PassThrough, type Duplex, type Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { withTimeout } from '../src/util/time.ts';
+import { connectEngine } from './engine.ts';
+import type { ExecOptions, ExecResult, LabNetwork, LogOptions, Machine, MachineProvider, MachineSpec, Terminal } from './provider.ts';
+
+export const LAB_LABEL = 'hardway.lab';
+export const MACHINE_LABEL = 'hardway.machine';
+
+export const containerName = (lab: string, machine: string): string => `hardway-${lab}-${machine}`;
+export const networkName = (lab: string): string => `hardway-${lab}`;
+const volumeName = (lab: string, machine: string): string => `hardway-${lab}-${machine}-containerd`;
+
+/** Lab networks are carved from 10.240.0.0/16, one /24 per lab. */
+const subnetFor = (index: number): string => `10.240.${index}.0/24`;
+
+export class DockerProvider implements MachineProvider {
+  constructor(readonly docker: Docker = connectEngine()) {}
+
+  async createNetwork(lab: string): Promise<LabNetwork> {
+    const name = networkName(lab);
+    const existing = await this.findNetwork(name);
+    if (existing) return existing;
+    const taken = new Set((await this.docker.listNetworks()).flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet)));
+    const index = [...Array(256).keys()].find((i) => !taken.has(subnetFor(i)));
+    if (index === undefined) throw new Error('no free 10.240.x.0/24 subnet is left for another lab');
+    const subnet = subnetFor(index);
+    await this.docker.createNetwork({
+      Name: name,
+      Driver: 'bridge',
+      CheckDuplicate: true,
+      IPAM: { Config: [{ Subnet: subnet, Gateway: subnet.replace(/0\/24$/, '1') }] },
+      Labels: { [LAB_LABEL]: lab },
+    });
+    return { name, subnet };
+  }
+
+  private async findNetwork(name: string): Promise<LabNetwork | null> {
+    try {
+      const info = (await this.docker.getNetwork(name).inspect()) as { Name: string; IPAM: { Config: { Subnet: string }[] } };
+      return { name: info.Name, subnet: info.IPAM.Config[0]?.Subnet ?? '' };
+    } catch {
+      return null;
+    }
+  }
+
+  async create(spec: MachineSpec): Promise<Machine> {
+    const found = (await this.list(spec.lab)).find((m) => m.name === spec.name);
+    if (found) return found;
+    const labels = { [LAB_LABEL]: spec.lab, [MACHINE_LABEL]: spec.name };
+    const mounts: Docker.MountConfig = [];
+    if (spec.containerdVolume) {
+      const volume = volumeName(spec.lab, spec.name);
+      await this.docker.createVolume({ Name: volume, Labels: labels });
+      mounts.push({ Type: 'volume', Source: volume, Target: '/var/lib/containerd' });
+    }
+    const container = await this.docker.createContainer({
+      name: containerName(spec.lab, spec.name),
+      Hostname: spec.name,
+      Image: spec.image,
+      Labels: labels,
+      Env: ['container=docker'],
+      StopSignal: 'SIGRTMIN+3',
+      HostConfig: {
+        // --privileged fails on hosts without CAP_SYS_RESOURCE: grant every other capability instead.
+        CapAdd: ['ALL'],
+        CapDrop: ['SYS_RESOURCE'],
+        SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+        Tmpfs: { '/run': 'rw,nosuid,nodev,exec,mode=755', '/run/lock': 'rw,nosuid,nodev,noexec', '/tmp': 'rw,nosuid,nodev,exec' },
+        Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw'],
+        CgroupnsMode: 'host',
+        Mounts: mounts,
+        NetworkMode: networkName(spec.lab),
+      },
+      NetworkingConfig: {
+        EndpointsConfig: { [networkName(spec.lab)]: { IPAMConfig: { IPv4Address: spec.ip }, Aliases: [spec.name] } },
+      },
+    } as Docker.ContainerCreateOptions);
+    return { lab: spec.lab, name: spec.name, ip: spec.ip, state: 'stopped', containerId: container.id };
+  }
+
+  async start(lab: string, name: string): Promise<void> {
+    const container = this.container(lab, name);
+    const info = await container.inspect();
+    if (!info.State.Running) await container.start();
+  }
+
+  async stop(lab: string, name: string): Promise<void> {
+    const container = this.container(lab, name);
+    const info = await container.inspect();
+    if (info.State.Running) await container.stop({ t: 10 });
+  }
+
+  async exec(lab: string, name: string, command: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const exec = await this.container(lab, name).exec({
+      Cmd: command,
+      AttachStdin: options.input !== undefined,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
+      WorkingDir: options.workdir,
+    });
+    const stream = (await exec.start({ hijack: true, stdin: options.input !== undefined })) as Duplex;
+    const stdout = collect();
+    const stderr = collect();
+    this.docker.modem.demuxStream(stream, stdout.sink, stderr.sink);
+    if (options.input !== undefined) stream.end(options.input);
+    await withTimeout(
+      new Promise<void>((resolve, reject) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', reject);
+      }),
+      options.timeoutMs,
+      `${command.join(' ')} on ${name}`,
+    );
+    const { ExitCode } = await exec.inspect();
+    return { exitCode: ExitCode ?? -1, stdout: stdout.text(), stderr: stderr.text() };
+  }
+
+  async terminal(lab: string, name: string, command: string[], size: { columns: number; rows: number }): Promise<Terminal> {
+    const exec = await this.container(lab, name).exec({
+      Cmd: command,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: true,
+      Env: ['TERM=xterm-256color'],
+    });
+    const stream = (await exec.start({ hijack: true, stdin: true, Tty: true } as Docker.ExecStartOptions)) as Duplex;
+    const resize = async (columns: number, rows: number): Promise<void> => {
+      await exec.resize({ w: columns, h: rows });
+    };
+    await resize(size.columns, size.rows).catch(() => undefined);
+    const exited = new Promise<number>((resolve) => {
+      const finish = (): void => void exec.inspect().then((info) => resolve(info.ExitCode ?? 0), () => resolve(-1));
+      stream.once('end', finish);
+      stream.once('close', finish);
+    });
+    return { stream, resize, exited };
+  }
+
+  async copyIn(lab: string, name: string, tar: Readable, destinationDir: string): Promise<void> {
+    await this.container(lab, name).putArchive(tar, { path: destinationDir });
+  }
+
+  async copyOut(lab: string, name: string, path: string): Promise<Readable> {
+    return (await this.container(lab, name).getArchive({ path })) as Readable;
+  }
+
+  async logs(lab: string, name: string, options: LogOptions = {}): Promise<string> {
+    const args = ['journalctl', '--no-pager', '-o', 'short-iso-precise'];
+    if (options.unit) args.push('-u', options.unit);
+    if (options.since) args.push('--since', options.since);
+    if (options.lines) args.push('-n', String(options.lines));
+    const result = await this.exec(lab, name, args);
+    if (result.exitCode !== 0) throw new Error(`journalctl failed on ${name}: ${result.stderr.trim()}`);
+    return result.stdout;
+  }
+
+  async list(lab?: string): Promise<Machine[]> {
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [lab ? `${LAB_LABEL}=${lab}` : LAB_LABEL] } });
+    return containers
+      .map((c) => ({
+        lab: c.Labels[LAB_LABEL] ?? '',
+        name: c.Labels[MACHINE_LABEL] ?? '',
+        ip: Object.values(c.NetworkSettings?.Networks ?? {})[0]?.IPAddress || null,
+        state: c.State === 'running' ? ('running' as const) : ('stopped' as const),
+        containerId: c.Id,
+      }))
+      .sort((a, b) => a.lab.localeCompare(b.lab) || a.name.localeCompare(b.name));
+  }
+
+  async deleteLab(lab: string): Promise<void> {
+    const filters = { label: [`${LAB_LABEL}=${lab}`] };
+    const containers = await this.docker.listContainers({ all: true, filters });
+    await Promise.all(containers.map((c) => ignoreMissing(this.docker.getContainer(c.Id).remove({ force: true, v: true }))));
+    const { Volumes } = await this.docker.listVolumes({ filters });
+    await Promise.all((Volumes ?? []).map((v) => ignoreMissing(this.docker.getVolume(v.Name).remove())));
+    const networks = await this.docker.listNetworks({ filters });
+    await Promise.all(networks.map((n) => ignoreMissing(this.docker.getNetwork(n.Id).remove())));
+  }
+
+  private container(lab: string, name: string): Docker.Container {
+    return this.docker.getContainer(containerName(lab, name));
+  }
+}
+
+function collect(): { sink: PassThrough; text: () => string } {
+  const chunks: Buffer[] = [];
+  const sink = new PassThrough();
+  sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return { sink, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+async function ignoreMissing(promise: Promise<unknown>): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+  }
+}

@@ -1,0 +1,148 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type Docker from 'dockerode';
+import { parse } from 'yaml';
+import { LabError } from '../src/cli/errors.ts';
+import { Progress } from '../src/cli/output.ts';
+import { cacheDir } from '../src/host/paths.ts';
+
+const IMAGE_DIR = fileURLToPath(new URL('./image/', import.meta.url));
+export const IMAGE_REPO = 'hardway/machine';
+
+export interface ImageRecipe {
+  suite: string;
+  variant: string;
+  packages: string[];
+  enabled: string[];
+  disabled: string[];
+  masked: string[];
+}
+
+export function readRecipe(): ImageRecipe {
+  return parse(readFileSync(join(IMAGE_DIR, 'recipe.yaml'), 'utf8')) as ImageRecipe;
+}
+
+/** A hash of the recipe and every file it installs: the image's tag. */
+export function recipeHash(): string {
+  const hash = createHash('sha256').update(readFileSync(join(IMAGE_DIR, 'recipe.yaml')));
+  for (const file of listFiles(join(IMAGE_DIR, 'files'))) {
+    hash.update(relative(IMAGE_DIR, file)).update(String(statSync(file).mode & 0o777)).update(readFileSync(file));
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+export const imageTag = (hash = recipeHash()): string => `${IMAGE_REPO}:${hash}`;
+
+/** The machine image for the current recipe: already in the engine, imported from the cached rootfs, or built. */
+export async function ensureMachineImage(docker: Docker): Promise<string> {
+  const hash = recipeHash();
+  const tag = imageTag(hash);
+  if (await imageExists(docker, tag)) return tag;
+  const tarball = join(cacheDir(), 'images', `machine-${hash}.tar`);
+  if (!existsSync(tarball)) await buildRootfsTarball(readRecipe(), tarball);
+  await importRootfs(docker, tarball, tag, hash);
+  return tag;
+}
+
+async function imageExists(docker: Docker, tag: string): Promise<boolean> {
+  try {
+    await docker.getImage(tag).inspect();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** debootstrap from Debian's packages into a folder, add our files, and pack it as a tarball. */
+async function buildRootfsTarball(recipe: ImageRecipe, tarball: string): Promise<void> {
+  if (process.getuid?.() !== 0) throw new LabError('building the machine image needs root (debootstrap)', 'run lab up as root, or import a prebuilt image bundle');
+  if (!existsSync('/usr/sbin/debootstrap')) throw new LabError('debootstrap is not installed', 'run: lab setup');
+  const work = join(cacheDir(), 'images', 'build');
+  const rootfs = join(work, 'rootfs');
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(rootfs, { recursive: true });
+
+  const progress = new Progress('machine image');
+  const mirror = process.env.HARDWAY_DEBIAN_MIRROR ?? hostDebianMirror();
+  await runStreaming(
+    'debootstrap',
+    [`--variant=${recipe.variant}`, `--include=${recipe.packages.join(',')}`, recipe.suite, rootfs, mirror],
+    (line) => progress.update(`debootstrap ${line.replace(/^I: /, '').slice(0, 70)}`),
+  );
+  progress.update('adding hardway files');
+  await runStreaming('cp', ['-a', `${join(IMAGE_DIR, 'files')}/.`, rootfs]);
+  await runStreaming('chroot', [rootfs, '/bin/sh', '-c', customiseScript(recipe)]);
+  progress.update('packing the root filesystem');
+  const partial = `${tarball}.partial`;
+  await runStreaming('tar', ['--numeric-owner', '--xattrs', '-C', rootfs, '-cf', partial, '.']);
+  renameSync(partial, tarball);
+  rmSync(work, { recursive: true, force: true });
+  progress.done(`built from Debian ${recipe.suite} (${(statSync(tarball).size / 2 ** 20).toFixed(0)} MiB)`);
+}
+
+function customiseScript(recipe: ImageRecipe): string {
+  return [
+    'set -e',
+    ...recipe.disabled.map((unit) => `systemctl disable ${unit} >/dev/null 2>&1 || true`),
+    ...recipe.enabled.map((unit) => `systemctl enable ${unit} >/dev/null 2>&1`),
+    ...recipe.masked.map((unit) => `systemctl mask ${unit} >/dev/null 2>&1`),
+    // Each machine generates these at first boot, so no two machines share them.
+    'rm -f /etc/ssh/ssh_host_*',
+    ': > /etc/machine-id',
+    'rm -f /var/lib/dbus/machine-id',
+    'echo "root:hardway" | chpasswd',
+    'apt-get clean',
+    'rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/*.log',
+  ].join('\n');
+}
+
+async function importRootfs(docker: Docker, tarball: string, tag: string, hash: string): Promise<void> {
+  const progress = new Progress('machine image');
+  progress.update('importing into the Docker engine');
+  const [repo, version] = tag.split(':') as [string, string];
+  const stream = await docker.importImage(createReadStream(tarball), {
+    repo,
+    tag: version,
+    changes: [
+      'CMD ["/sbin/init"]',
+      'ENV container=docker',
+      `LABEL hardway.recipe=${hash}`,
+    ],
+  });
+  await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (error) => (error ? reject(error) : resolve())));
+  progress.done(`ready as ${tag}`);
+}
+
+export function hostDebianMirror(): string {
+  const sources = ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list'].filter(existsSync).map((f) => readFileSync(f, 'utf8')).join('\n');
+  const uri = sources.match(/^URIs:\s*(\S+)/m)?.[1] ?? sources.match(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+\s+main/m)?.[1];
+  return uri && !uri.includes('security') ? uri : 'http://deb.debian.org/debian';
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => (entry.isDirectory() ? listFiles(join(dir, entry.name)) : [join(dir, entry.name)]))
+    .sort();
+}
+
+/** Runs a command, handing each output line to onLine; rejects with its last lines when it fails. */
+export function runStreaming(command: string, args: string[], onLine: (line: string) => void = () => {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tail: string[] = [];
+    const take = (chunk: Buffer): void => {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) {
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+        onLine(line);
+      }
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}:\n${tail.join('\n')}`))));
+  });
+}
