@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { USAGE_EXIT_CODE } from './errors.ts';
 import { reportFailure } from './output.ts';
+import { registerArtifactCommands } from './commands/artifacts.ts';
 import { registerHostCommands } from './commands/host.ts';
 import { registerMachineCommands } from './commands/machines.ts';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError(false);
   registerHostCommands(program);
   registerMachineCommands(program);
+  registerArtifactCommands(program);
   configureErrors(program);
   return program;
 }

@@ -1,0 +1,66 @@
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
+import { extract, pack } from 'tar-fs';
+import { LabError } from '../cli/errors.ts';
+import { INDEX_FILE, artifactsRoot, componentDir, formatIndex, isCached, parseIndex, sha256File } from './cache.ts';
+import { hostPlatform, loadManifest, platformName } from './manifest.ts';
+
+/**
+ * One tarball for an offline room: every cached component folder of the manifest, plus a top-level
+ * SHA256SUMS naming each file, checked again on import.
+ */
+export async function createBundle(file: string): Promise<string[]> {
+  const platform = hostPlatform();
+  const included = loadManifest().filter((component) => isCached(component, platform));
+  if (included.length === 0) throw new LabError('the cache holds no artifacts to bundle', 'run: lab artifacts fetch');
+  const folders = included.map((component) => basename(componentDir(component, platform)));
+  const sums = new Map<string, string>();
+  for (const folder of folders) {
+    for (const name of readdirSync(join(artifactsRoot(), folder))) sums.set(`${folder}/${name}`, await sha256File(join(artifactsRoot(), folder, name)));
+  }
+  const staging = mkdtempSync(join(artifactsRoot(), '.bundle-'));
+  try {
+    writeFileSync(join(staging, INDEX_FILE), formatIndex(sums));
+    const indexEntry = `${basename(staging)}/${INDEX_FILE}`;
+    const tar = pack(artifactsRoot(), {
+      entries: [indexEntry, ...folders],
+      map: (header) => (header.name === indexEntry ? { ...header, name: INDEX_FILE } : header),
+    });
+    await pipeline(Readable.from(tar), createGzip(), createWriteStream(`${file}.partial`));
+    renameSync(`${file}.partial`, file);
+    return folders;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Unpacks a bundle, checks every file against its SHA256SUMS, and only then moves the folders into the cache. */
+export async function importBundle(file: string): Promise<string[]> {
+  if (!existsSync(file)) throw new LabError(`no bundle at ${file}`, 'give the path of a file made by lab artifacts bundle');
+  const staging = mkdtempSync(join(artifactsRoot(), '.import-'));
+  try {
+    await pipeline(createReadStream(file), createGunzip(), extract(staging) as never);
+    const indexPath = join(staging, INDEX_FILE);
+    if (!existsSync(indexPath)) throw new LabError(`${file} has no ${INDEX_FILE}`, 'it was not made by lab artifacts bundle');
+    const sums = parseIndex(readFileSync(indexPath, 'utf8'));
+    for (const [name, expected] of sums) {
+      const path = join(staging, name);
+      if (!existsSync(path) || (await sha256File(path)) !== expected) {
+        throw new LabError(`${name} in ${file} is missing or damaged; nothing was imported`, 'copy the bundle again');
+      }
+    }
+    const folders = [...new Set([...sums.keys()].map((name) => name.split('/')[0]!))];
+    const suffix = `-${platformName(hostPlatform())}`;
+    for (const folder of folders) {
+      if (!folder.endsWith(suffix)) continue;
+      rmSync(join(artifactsRoot(), folder), { recursive: true, force: true });
+      renameSync(join(staging, folder), join(artifactsRoot(), folder));
+    }
+    return folders;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}

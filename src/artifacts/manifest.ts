@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+
+export interface OfficialSource {
+  url: string;
+  /** For archives: the path of the binary inside. */
+  member?: string;
+  /** A file holding the SHA-256 of `url` ("hex" or "hex  name"). */
+  checksum?: string;
+  /** A SHA256SUMS-style list naming the file of `url`. */
+  checksumList?: string;
+}
+
+export interface GoSource {
+  require: Record<string, string>;
+  replaceAll?: { version: string; modules: string[] };
+  go: string;
+  godebug?: string;
+  package?: string;
+  packages?: Record<string, string>;
+  tags?: string[];
+  ldflags: string[];
+}
+
+export interface Component {
+  name: string;
+  version: string;
+  binaries: string[];
+  optional?: boolean;
+  official: OfficialSource;
+  source?: GoSource;
+  versionCheck?: { binary: string; args: string[]; expect: string };
+}
+
+export interface Platform {
+  os: 'linux';
+  arch: 'amd64' | 'arm64';
+}
+
+export const hostPlatform = (): Platform => ({ os: 'linux', arch: process.arch === 'arm64' ? 'arm64' : 'amd64' });
+export const platformName = (platform: Platform): string => `${platform.os}-${platform.arch}`;
+
+let cached: Component[] | undefined;
+
+export function loadManifest(): Component[] {
+  cached ??= (parse(readFileSync(new URL('./manifest.yaml', import.meta.url), 'utf8')) as { components: Component[] }).components;
+  return cached;
+}
+
+export function findComponent(name: string): Component | undefined {
+  return loadManifest().find((component) => component.name === name || component.binaries.includes(name));
+}
+
+/** Fills {version}, {bare}, {arch}, {binary}, {url} in a manifest template. */
+export function expand(template: string, values: { version: string; arch: string; binary?: string; url?: string }): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => {
+    if (key === 'bare') return values.version.replace(/^v/, '');
+    const value = (values as Record<string, string | undefined>)[key];
+    return value ?? whole;
+  });
+}

@@ -1,0 +1,104 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { LabError } from '../cli/errors.ts';
+import { say } from '../cli/output.ts';
+import { artifactsRoot, binaryPath, componentDir, isCached, landComponent, type SourceName } from './cache.ts';
+import { expand, hostPlatform, loadManifest, type Component, type Platform } from './manifest.ts';
+import { fromGoSource } from './sources/gobuild.ts';
+import { fromLocalFolder } from './sources/local.ts';
+import { fromRelease } from './sources/release.ts';
+
+const run = promisify(execFile);
+
+export const ALL_SOURCES: SourceName[] = ['official', 'mirror', 'local', 'source'];
+
+export interface ObtainOptions {
+  /** Tried in this order; mirror and local only when configured. */
+  sources: SourceName[];
+  mirror?: string;
+  binDir?: string;
+  force?: boolean;
+  platform?: Platform;
+}
+
+export function parseSources(text: string): SourceName[] {
+  const names = text.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !ALL_SOURCES.includes(name as SourceName));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new LabError(`unknown artifact source "${unknown.join(',') || text}"`, `use a comma-separated list of: ${ALL_SOURCES.join(', ')}`, 2);
+  }
+  return names as SourceName[];
+}
+
+/** Makes every wanted component present in the cache, trying the sources in order. */
+export async function obtainAll(components: Component[], options: ObtainOptions): Promise<void> {
+  mkdirSync(artifactsRoot(), { recursive: true });
+  for (const component of components) await obtain(component, options);
+}
+
+export async function obtain(component: Component, options: ObtainOptions): Promise<SourceName | 'cached'> {
+  const platform = options.platform ?? hostPlatform();
+  if (!options.force && isCached(component, platform)) return 'cached';
+  const failures: string[] = [];
+  for (const source of usableSources(options)) {
+    try {
+      const files = await fromSource(source, component, platform, options);
+      await landComponent(component, platform, files, source);
+      try {
+        await checkVersion(component, platform);
+      } catch (error) {
+        rmSync(componentDir(component, platform), { recursive: true, force: true });
+        throw error;
+      }
+      say(`${component.name} ${component.version}: ready (from ${source})`);
+      return source;
+    } catch (error) {
+      failures.push(`${source}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const message = `could not obtain ${component.name} ${component.version}: ${failures.join('; ') || 'no source configured'}`;
+  if (component.optional) {
+    say(`${component.name} ${component.version}: skipped (optional): ${failures.map((f) => f.split(':')[0]).join(', ')} unavailable`);
+    return 'cached';
+  }
+  throw new LabError(message, 'online: check the network; offline: pass --mirror URL, --bin-dir DIR, or install Go to build from source');
+}
+
+function usableSources(options: ObtainOptions): SourceName[] {
+  return options.sources.filter((source) => (source === 'mirror' ? Boolean(options.mirror) : source === 'local' ? Boolean(options.binDir) : true));
+}
+
+function fromSource(source: SourceName, component: Component, platform: Platform, options: ObtainOptions): Promise<Map<string, string>> | Map<string, string> {
+  switch (source) {
+    case 'official':
+      return fromRelease(component, platform);
+    case 'mirror':
+      return fromRelease(component, platform, options.mirror);
+    case 'local':
+      return fromLocalFolder(component, options.binDir!);
+    case 'source':
+      return fromGoSource(component, platform);
+  }
+}
+
+/** Runs the component's version command and insists it reports the pinned version. */
+export async function checkVersion(component: Component, platform: Platform): Promise<void> {
+  const check = component.versionCheck;
+  if (!check || platform.arch !== hostPlatform().arch) return;
+  const expected = expand(check.expect, { version: component.version, arch: platform.arch });
+  const { stdout, stderr } = await run(binaryPath(component, check.binary, platform), check.args, { timeout: 20_000 });
+  if (!(stdout + stderr).includes(expected)) {
+    throw new LabError(`${check.binary} reports "${(stdout + stderr).trim().split('\n')[0]}", not ${expected}`, `use ${component.name} ${component.version}`);
+  }
+}
+
+export const manifestComponents = (names: string[] = []): Component[] => {
+  const all = loadManifest();
+  if (names.length === 0) return all;
+  return names.map((name) => {
+    const found = all.find((component) => component.name === name || component.binaries.includes(name));
+    if (!found) throw new LabError(`no artifact called "${name}"`, `pick from: ${all.map((c) => c.name).join(', ')}`, 2);
+    return found;
+  });
+};

@@ -1,0 +1,13 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { LabError } from '../../cli/errors.ts';
+import type { Component } from '../manifest.ts';
+
+/** Binaries the user already has, in one folder (--bin-dir). Their versions are checked after landing. */
+export function fromLocalFolder(component: Component, dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const missing = component.binaries.filter((binary) => !existsSync(join(dir, binary)));
+  if (missing.length > 0) throw new LabError(`${dir} lacks ${missing.join(', ')}`, `put ${component.name} ${component.version} binaries there`);
+  for (const binary of component.binaries) files.set(binary, join(dir, binary));
+  return files;
+}

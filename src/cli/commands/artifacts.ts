@@ -1,0 +1,97 @@
+import { Option, type Command } from 'commander';
+import pc from 'picocolors';
+import { createBundle, importBundle } from '../../artifacts/bundle.ts';
+import { artifactsRoot, binaryPath, cachedOrigin, isCached, verifyCached } from '../../artifacts/cache.ts';
+import { hostPlatform } from '../../artifacts/manifest.ts';
+import { ALL_SOURCES, checkVersion, manifestComponents, obtainAll, parseSources } from '../../artifacts/obtain.ts';
+import { LabError } from '../errors.ts';
+import { say } from '../output.ts';
+
+interface FetchOptions {
+  source: string;
+  mirror?: string;
+  binDir?: string;
+  force?: boolean;
+}
+
+export function registerArtifactCommands(program: Command): void {
+  const artifacts = program.command('artifacts').description('the upstream Kubernetes, etcd and CoreDNS binaries the labs run');
+
+  artifacts
+    .command('list')
+    .description('pinned versions, and which are in the cache')
+    .action(() => {
+      const platform = hostPlatform();
+      for (const component of manifestComponents()) {
+        const state = isCached(component, platform) ? pc.green(`cached (from ${cachedOrigin(component, platform)})`) : pc.yellow(component.optional ? 'not cached (optional)' : 'not cached');
+        say(`${component.name.padEnd(11)} ${component.version.padEnd(9)} ${state}  ${pc.dim(component.binaries.join(' '))}`);
+      }
+    });
+
+  artifacts
+    .command('fetch')
+    .description('obtain binaries into the cache, trying each source in order')
+    .argument('[names...]', 'components or binaries (default: all)')
+    .addOption(new Option('--source <list>', `sources to try, in order (${ALL_SOURCES.join(',')})`).env('HARDWAY_SOURCES').default(ALL_SOURCES.join(',')))
+    .addOption(new Option('--mirror <url>', 'base URL of a mirror holding the official layout').env('HARDWAY_MIRROR'))
+    .addOption(new Option('--bin-dir <dir>', 'a folder of binaries you already have').env('HARDWAY_BIN_DIR'))
+    .option('--force', 'obtain again even when cached')
+    .action(async (names: string[], options: FetchOptions) => {
+      await obtainAll(manifestComponents(names), {
+        sources: parseSources(options.source),
+        mirror: options.mirror,
+        binDir: options.binDir,
+        force: options.force,
+      });
+      say(`Cache: ${artifactsRoot()}`);
+    });
+
+  artifacts
+    .command('verify')
+    .description('re-check cached binaries against their checksums and versions')
+    .argument('[names...]', 'components or binaries (default: all cached)')
+    .action(async (names: string[]) => {
+      const platform = hostPlatform();
+      const components = manifestComponents(names).filter((c) => names.length > 0 || isCached(c, platform));
+      let bad = 0;
+      for (const component of components) {
+        const problems = await verifyCached(component, platform);
+        if (problems.length === 0) await checkVersion(component, platform);
+        for (const { binary, problem } of problems) say(`${pc.red('✗')} ${component.name}/${binary}: ${problem}`);
+        if (problems.length === 0) say(`${pc.green('✓')} ${component.name} ${component.version}`);
+        bad += problems.length;
+      }
+      if (bad > 0) throw new LabError(`${bad} cached binaries failed verification`, 'obtain them again: lab artifacts fetch --force <name>');
+    });
+
+  artifacts
+    .command('where')
+    .description('print the cache folder, or the path of one binary')
+    .argument('[binary]', 'e.g. kube-apiserver')
+    .action((binary?: string) => {
+      if (!binary) return say(artifactsRoot());
+      const [component] = manifestComponents([binary]);
+      const platform = hostPlatform();
+      if (!component!.binaries.includes(binary)) throw new LabError(`"${binary}" is a component, not a binary`, `name one of: ${component!.binaries.join(', ')}`, 2);
+      if (!isCached(component!, platform)) throw new LabError(`${binary} is not in the cache`, `run: lab artifacts fetch ${component!.name}`);
+      say(binaryPath(component!, binary, platform));
+    });
+
+  artifacts
+    .command('bundle')
+    .description('pack every cached binary into one tarball for an offline room')
+    .argument('<file>', 'the tarball to write (.tar.gz)')
+    .action(async (file: string) => {
+      const folders = await createBundle(file);
+      say(`Wrote ${file}: ${folders.join(', ')}`);
+    });
+
+  artifacts
+    .command('import')
+    .description('load a bundle made by lab artifacts bundle into the cache, checking every file')
+    .argument('<file>', 'the tarball')
+    .action(async (file: string) => {
+      const folders = await importBundle(file);
+      say(`Imported ${folders.join(', ')}`);
+    });
+}
