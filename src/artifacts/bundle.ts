@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -29,7 +29,7 @@ export async function createBundle(file: string): Promise<string[]> {
       entries: [indexEntry, ...folders],
       map: (header) => (header.name === indexEntry ? { ...header, name: INDEX_FILE } : header),
     });
-    await pipeline(Readable.from(tar), createGzip(), createWriteStream(`${file}.partial`));
+    await pipeline(Readable.from(tar), createGzip({ level: 3 }), createWriteStream(`${file}.partial`));
     renameSync(`${file}.partial`, file);
     return folders;
   } finally {
@@ -40,6 +40,7 @@ export async function createBundle(file: string): Promise<string[]> {
 /** Unpacks a bundle, checks every file against its SHA256SUMS, and only then moves the folders into the cache. */
 export async function importBundle(file: string): Promise<string[]> {
   if (!existsSync(file)) throw new LabError(`no bundle at ${file}`, 'give the path of a file made by lab artifacts bundle');
+  mkdirSync(artifactsRoot(), { recursive: true });
   const staging = mkdtempSync(join(artifactsRoot(), '.import-'));
   try {
     await pipeline(createReadStream(file), createGunzip(), extract(staging) as never);

@@ -1,0 +1,128 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binary, ensureArtifacts } from '../../helpers/artifacts.ts';
+import { lab, labAsync } from '../../helpers/cli.ts';
+
+const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** Lays out real binaries as the upstream releases publish them, under a mirror root. */
+function buildMirror(root: string, corrupt: string[] = []): void {
+  const put = (path: string, from: string) => {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    copyFileSync(from, join(root, path));
+  };
+  for (const name of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy', 'kubectl']) {
+    const path = `release/v1.35.8/bin/linux/amd64/${name}`;
+    put(path, binary(name));
+    const sum = corrupt.includes(name) ? '0'.repeat(64) : sha256(join(root, path));
+    writeFileSync(join(root, `${path}.sha256`), `${sum}\n`);
+  }
+  const release = 'etcd-io/etcd/releases/download/v3.6.8';
+  const staging = mkdtempSync(join(tmpdir(), 'hardway-etcd-'));
+  mkdirSync(join(staging, 'etcd-v3.6.8-linux-amd64'));
+  for (const name of ['etcd', 'etcdctl']) copyFileSync(binary(name), join(staging, 'etcd-v3.6.8-linux-amd64', name));
+  mkdirSync(join(root, release), { recursive: true });
+  const archive = join(root, release, 'etcd-v3.6.8-linux-amd64.tar.gz');
+  expect(spawnSync('tar', ['-czf', archive, '-C', staging, 'etcd-v3.6.8-linux-amd64']).status).toBe(0);
+  writeFileSync(join(root, release, 'SHA256SUMS'), `${sha256(archive)}  etcd-v3.6.8-linux-amd64.tar.gz\n`);
+}
+
+function serve(root: string): Promise<Server> {
+  const server = createServer((request, response) => {
+    const path = join(root, decodeURIComponent(new URL(request.url!, 'http://x').pathname));
+    if (!path.startsWith(root) || !existsSync(path)) {
+      response.writeHead(404).end();
+      return;
+    }
+    const body = readFileSync(path);
+    response.writeHead(200, { 'content-length': body.length }).end(body);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+describe('artifacts from a mirror with the official layout', () => {
+  let good: Server;
+  let bad: Server;
+  const url = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  beforeAll(async () => {
+    await ensureArtifacts();
+    const goodRoot = mkdtempSync(join(tmpdir(), 'hardway-mirror-'));
+    const badRoot = mkdtempSync(join(tmpdir(), 'hardway-mirror-bad-'));
+    buildMirror(goodRoot);
+    buildMirror(badRoot, ['kube-scheduler']);
+    [good, bad] = await Promise.all([serve(goodRoot), serve(badRoot)]);
+  });
+
+  afterAll(() => {
+    good?.close();
+    bad?.close();
+  });
+
+  it('lands good files, verified, in an empty cache', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'hardway-cache-'));
+    const env = { HARDWAY_CACHE: cache };
+    const fetched = await labAsync(['artifacts', 'fetch', 'kubernetes', 'etcd', '--source', 'mirror', '--mirror', url(good)], env);
+    expect(fetched.code, fetched.stderr).toBe(0);
+    expect(fetched.stdout).toMatch(/kubernetes v1\.35\.8: ready \(from mirror\)/);
+    expect(fetched.stdout).toMatch(/etcd v3\.6\.8: ready \(from mirror\)/);
+    const list = lab(['artifacts', 'list'], env);
+    expect(list.stdout).toMatch(/kubernetes +v1\.35\.8 +cached \(from mirror\)/);
+    const verify = lab(['artifacts', 'verify'], env);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    const where = lab(['artifacts', 'where', 'etcdctl'], env).stdout.trim();
+    expect(sha256(where)).toBe(sha256(binary('etcdctl')));
+  });
+
+  it('rejects a file whose checksum does not match, says which, and caches nothing', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'hardway-cache-'));
+    const fetched = await labAsync(['artifacts', 'fetch', 'kubernetes', '--source', 'mirror', '--mirror', url(bad)], { HARDWAY_CACHE: cache });
+    expect(fetched.code).toBe(1);
+    expect(fetched.stderr).toMatch(/checksum mismatch for kube-scheduler/);
+    expect(fetched.stderr).toMatch(/nothing was cached/);
+    expect(fetched.stderr).not.toMatch(/\n\s+at /);
+    const folders = existsSync(join(cache, 'artifacts')) ? readdirSync(join(cache, 'artifacts')).filter((f) => !f.startsWith('.')) : [];
+    expect(folders).toEqual([]);
+    expect(lab(['artifacts', 'list'], { HARDWAY_CACHE: cache }).stdout).toMatch(/kubernetes +v1\.35\.8 +not cached/);
+  });
+
+  it('takes binaries from a local folder, checking their version', () => {
+    const cache = mkdtempSync(join(tmpdir(), 'hardway-cache-'));
+    const folder = mkdtempSync(join(tmpdir(), 'hardway-bins-'));
+    for (const name of ['etcd', 'etcdctl']) copyFileSync(binary(name), join(folder, name));
+    const fetched = lab(['artifacts', 'fetch', 'etcd', '--source', 'local', '--bin-dir', folder], { HARDWAY_CACHE: cache });
+    expect(fetched.code, fetched.stderr).toBe(0);
+    expect(fetched.stdout).toMatch(/etcd v3\.6\.8: ready \(from local\)/);
+
+    const wrong = mkdtempSync(join(tmpdir(), 'hardway-bins-wrong-'));
+    copyFileSync(binary('coredns'), join(wrong, 'etcd'));
+    copyFileSync(binary('etcdctl'), join(wrong, 'etcdctl'));
+    const rejected = lab(['artifacts', 'fetch', 'etcd', '--force', '--source', 'local', '--bin-dir', wrong], { HARDWAY_CACHE: cache });
+    expect(rejected.code).toBe(1);
+    expect(rejected.stderr).toMatch(/not etcd Version: 3\.6\.8/);
+  });
+
+  it('bundles the cache for an offline room and imports it elsewhere, refusing a damaged bundle', () => {
+    const bundle = join(mkdtempSync(join(tmpdir(), 'hardway-bundle-')), 'room.tar.gz');
+    const made = lab(['artifacts', 'bundle', bundle]);
+    expect(made.code, made.stderr).toBe(0);
+    const cache = mkdtempSync(join(tmpdir(), 'hardway-cache-'));
+    const imported = lab(['artifacts', 'import', bundle], { HARDWAY_CACHE: cache });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(lab(['artifacts', 'verify'], { HARDWAY_CACHE: cache }).stdout).toMatch(/✓ kubernetes v1\.35\.8/);
+
+    const damaged = bundle.replace('room', 'damaged');
+    const bytes = readFileSync(bundle);
+    bytes[bytes.length - 100]! ^= 0xff;
+    writeFileSync(damaged, bytes);
+    const refused = lab(['artifacts', 'import', damaged], { HARDWAY_CACHE: mkdtempSync(join(tmpdir(), 'hardway-cache-')) });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+  });
+});
