@@ -67,7 +67,7 @@ export class DockerProvider implements MachineProvider {
         CapDrop: ['SYS_RESOURCE'],
         SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
         Tmpfs: { '/run': 'rw,nosuid,nodev,exec,mode=755', '/run/lock': 'rw,nosuid,nodev,noexec', '/tmp': 'rw,nosuid,nodev,exec' },
-        Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw'],
+        Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw', ...Object.entries(spec.readOnlyFolders ?? {}).map(([host, inside]) => `${host}:${inside}:ro`)],
         CgroupnsMode: 'host',
         Mounts: mounts,
         NetworkMode: networkName(spec.lab),

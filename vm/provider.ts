@@ -9,6 +9,8 @@ export interface MachineSpec {
   network: string;
   /** Mount a volume here so nested container runtimes get a real filesystem for overlay mounts. */
   containerdVolume: boolean;
+  /** Host folders shown read-only inside the machine: host path -> machine path. */
+  readOnlyFolders?: Record<string, string>;
 }
 
 export interface Machine {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { USAGE_EXIT_CODE } from './errors.ts';
 import { reportFailure } from './output.ts';
 import { registerArtifactCommands } from './commands/artifacts.ts';
+import { registerChapterCommands } from './commands/chapters.ts';
 import { registerHostCommands } from './commands/host.ts';
 import { registerMachineCommands } from './commands/machines.ts';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError(false);
   registerHostCommands(program);
   registerMachineCommands(program);
+  registerChapterCommands(program);
   registerArtifactCommands(program);
   configureErrors(program);
   return program;

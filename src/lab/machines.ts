@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { artifactsRoot } from '../artifacts/cache.ts';
 import { LabError } from '../cli/errors.ts';
 import { sleep } from '../util/time.ts';
 import { Progress } from '../cli/output.ts';
@@ -28,8 +30,20 @@ export async function bringUpMachines(lab: string, provider: DockerProvider): Pr
   return health;
 }
 
+/** Where the jumpbox sees the cached upstream binaries, read-only: the lab's "downloads". */
+export const RELEASES_IN_JUMPBOX = '/opt/hardway/releases';
+
 async function createAndStart(provider: MachineProvider, lab: string, role: MachineRole, image: string, subnet: string): Promise<void> {
-  await provider.create({ lab, name: role.name, ip: machineIp(subnet, role), image, network: `hardway-${lab}`, containerdVolume: role.worker });
+  mkdirSync(artifactsRoot(), { recursive: true });
+  await provider.create({
+    lab,
+    name: role.name,
+    ip: machineIp(subnet, role),
+    image,
+    network: `hardway-${lab}`,
+    containerdVolume: role.worker,
+    readOnlyFolders: role.name === 'jumpbox' ? { [artifactsRoot()]: RELEASES_IN_JUMPBOX } : {},
+  });
   await provider.start(lab, role.name);
 }
 

@@ -2,7 +2,8 @@ import { Option, type Command } from 'commander';
 import pc from 'picocolors';
 import { DockerProvider } from '../../../vm/docker-provider.ts';
 import { probeEngine } from '../../../vm/engine.ts';
-import { bringUpMachines, requireRunningMachine } from '../../lab/machines.ts';
+import { requireRunningMachine } from '../../lab/machines.ts';
+import { labUp } from '../../lab/up.ts';
 import { DEFAULT_LAB, MACHINES, findMachine, validLabName } from '../../lab/topology.ts';
 import { LabError } from '../errors.ts';
 import { say, warn } from '../output.ts';
@@ -36,15 +37,20 @@ function checkMachineName(name: string): string {
 export function registerMachineCommands(program: Command): void {
   program
     .command('up')
-    .description('create and start the lab\'s machines (jumpbox, server, node-0, node-1); safe to re-run')
+    .description('create and start the lab\'s machines, then replay every chapter before <chapter>; safe to re-run')
+    .argument('[chapter]', 'the chapter to start at (earlier chapters are solved for you)')
     .addOption(labOption())
-    .action(async (options: { lab: string }) => {
+    .action(async (chapterText: string | undefined, options: { lab: string }) => {
       const lab = checkLabName(options.lab);
-      const health = await bringUpMachines(lab, await engineProvider());
+      const chapter = chapterText === undefined ? undefined : Number(chapterText);
+      if (chapter !== undefined && !Number.isInteger(chapter)) throw new LabError(`"${chapterText}" is not a chapter number`, 'see lab chapters', 2);
+      const health = await labUp(lab, await engineProvider(), chapter);
       for (const machine of health.filter((m) => m.systemState !== 'running')) {
         warn(`${machine.name}: systemd is ${machine.systemState}${machine.failedUnits.length ? ` (failed: ${machine.failedUnits.join(', ')})` : ''}`);
       }
-      say(`Open a shell with: lab shell jumpbox${lab === DEFAULT_LAB ? '' : ` --lab ${lab}`}`);
+      const labFlag = lab === DEFAULT_LAB ? '' : ` --lab ${lab}`;
+      if (chapter !== undefined) say(`Chapter ${chapter} is ready. Read it with: lab show${labFlag}`);
+      say(`Open a shell with: lab shell jumpbox${labFlag}`);
     });
 
   program

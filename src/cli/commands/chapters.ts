@@ -1,0 +1,104 @@
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { checkStep, solveStep } from '../../engine/runner.ts';
+import { markPassed, readProgress, stepKey, writeProgress } from '../../engine/progress.ts';
+import { course, currentPosition, resolveStep } from '../../engine/session.ts';
+import { LabError } from '../errors.ts';
+import { say } from '../output.ts';
+import { checkLabName, engineProvider, labOption } from './machines.ts';
+
+export function registerChapterCommands(program: Command): void {
+  program
+    .command('chapters')
+    .description('list the chapters and how far you are in each')
+    .addOption(labOption())
+    .action((options: { lab: string }) => {
+      const progress = readProgress(checkLabName(options.lab));
+      for (const chapter of course()) {
+        const done = chapter.steps.filter((s) => progress.passed.includes(stepKey(chapter.number, s.id))).length;
+        const mark = done === chapter.steps.length ? pc.green('✓') : chapter.number === progress.chapter ? pc.cyan('›') : ' ';
+        say(`${mark} ${String(chapter.number).padStart(2)}  ${chapter.title.padEnd(40)} ${pc.dim(`${done}/${chapter.steps.length} steps`)}`);
+      }
+    });
+
+  program
+    .command('progress')
+    .description('show every step of the current chapter and which have passed')
+    .addOption(labOption())
+    .action((options: { lab: string }) => {
+      const lab = checkLabName(options.lab);
+      const { chapter, progress } = currentPosition(lab, course());
+      say(pc.bold(`Chapter ${chapter.number}: ${chapter.title}`));
+      for (const step of chapter.steps) {
+        const passed = progress.passed.includes(stepKey(chapter.number, step.id));
+        say(`  ${passed ? pc.green('✓') : '·'} ${step.id.padEnd(20)} ${step.title}`);
+      }
+    });
+
+  program
+    .command('show')
+    .description('print the current step\'s instructions (or a named step\'s)')
+    .argument('[step]', 'a step id of the current chapter, or N/step-id')
+    .addOption(labOption())
+    .action((name: string | undefined, options: { lab: string }) => {
+      const { chapter, step } = resolveStep(checkLabName(options.lab), course(), name);
+      say(pc.bold(`Chapter ${chapter.number} · ${step.title}  (on ${step.machine})`));
+      say(step.prose);
+    });
+
+  program
+    .command('check')
+    .description('grade the current step (or a named one) by the state of the machines')
+    .argument('[step]', 'a step id of the current chapter, or N/step-id')
+    .addOption(labOption())
+    .action(async (name: string | undefined, options: { lab: string }) => {
+      const lab = checkLabName(options.lab);
+      const chapters = course();
+      const { chapter, step } = resolveStep(lab, chapters, name);
+      const outcome = await checkStep(await engineProvider(), lab, step);
+      if (!outcome.passed) {
+        say(`${pc.red('✗')} ${step.title}`);
+        for (const failure of outcome.failures) say(`  ${failure.check.fail}`);
+        throw new LabError('not yet', 'fix what is said above and run lab check again, or ask for a hint: lab hint');
+      }
+      writeProgress(lab, markPassed(readProgress(lab), stepKey(chapter.number, step.id)));
+      say(`${pc.green('✓')} ${step.title}`);
+      const next = currentPosition(lab, chapters);
+      if (next.step) say(`Next: ${next.step.title} (lab show)`);
+      else if (chapters.some((c) => c.number === chapter.number + 1)) say(`Chapter ${chapter.number} is complete. Go on with: lab up ${chapter.number + 1}`);
+      else say('You have finished the course.');
+    });
+
+  program
+    .command('hint')
+    .description('show the next hint for the current step; each call says a little more')
+    .argument('[step]', 'a step id of the current chapter, or N/step-id')
+    .addOption(labOption())
+    .action((name: string | undefined, options: { lab: string }) => {
+      const lab = checkLabName(options.lab);
+      const { chapter, step } = resolveStep(lab, course(), name);
+      const progress = readProgress(lab);
+      const key = stepKey(chapter.number, step.id);
+      const shown = Math.min(progress.hintsShown[key] ?? 0, step.hints.length - 1);
+      say(`${pc.yellow(`Hint ${shown + 1} of ${step.hints.length}`)}: ${step.hints[shown]}`);
+      writeProgress(lab, { ...progress, hintsShown: { ...progress.hintsShown, [key]: shown + 1 } });
+      if (shown + 1 === step.hints.length) say(pc.dim('That was the last hint; lab solve shows and runs the solution.'));
+    });
+
+  program
+    .command('solve')
+    .description('run the solution of the current step (or a named one) and grade it')
+    .argument('[step]', 'a step id of the current chapter, or N/step-id')
+    .addOption(labOption())
+    .action(async (name: string | undefined, options: { lab: string }) => {
+      const lab = checkLabName(options.lab);
+      const { chapter, step } = resolveStep(lab, course(), name);
+      const provider = await engineProvider();
+      say(pc.dim(`# on ${step.machine}:\n${step.solve.trim()}`));
+      await solveStep(provider, lab, step);
+      const outcome = await checkStep(provider, lab, step);
+      if (!outcome.passed) throw new LabError(`the solution ran but the step still fails: ${outcome.failures[0]!.check.fail}`, 'this is a bug in the lab: please report it');
+      writeProgress(lab, markPassed(readProgress(lab), stepKey(chapter.number, step.id)));
+      say(`${pc.green('✓')} ${step.title}`);
+    });
+}

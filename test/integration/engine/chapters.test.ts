@@ -1,0 +1,78 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerProvider } from '../../../vm/docker-provider.ts';
+import { loadCourse } from '../../../src/engine/course.ts';
+import { checkStep, solveStep } from '../../../src/engine/runner.ts';
+import { ensureArtifacts } from '../../helpers/artifacts.ts';
+import { lab } from '../../helpers/cli.ts';
+import { ensureEngine } from '../../helpers/engine.ts';
+
+const suffix = process.pid.toString(36);
+const FRESH = `it-ch-${suffix}`;
+const RESUME = `it-up-${suffix}`;
+const state = { HARDWAY_STATE: mkdtempSync(join(tmpdir(), 'hardway-state-')) };
+
+describe('chapters on a real lab', () => {
+  const provider = new DockerProvider();
+
+  beforeAll(async () => {
+    await ensureEngine();
+    await ensureArtifacts();
+    const up = lab(['up', '--lab', FRESH], state, 900_000);
+    expect(up.code, up.stderr).toBe(0);
+  });
+
+  afterAll(async () => {
+    await provider.deleteLab(FRESH);
+    await provider.deleteLab(RESUME);
+  });
+
+  it('every step\'s check fails before its solution runs and passes after', async () => {
+    for (const chapter of loadCourse()) {
+      for (const step of chapter.steps) {
+        const name = `${chapter.number}/${step.id}`;
+        const before = await checkStep(provider, FRESH, step);
+        expect(before.passed, `${name} passed before its solution ran`).toBe(false);
+        expect(before.failures.length).toBeGreaterThan(0);
+        await solveStep(provider, FRESH, step);
+        const after = await checkStep(provider, FRESH, step);
+        expect(after.passed, `${name} still fails after its solution: ${after.failures.map((f) => f.check.fail + ' ' + f.output).join('; ')}`).toBe(true);
+      }
+    }
+  });
+
+  it('lab up N replays the chapters before N, persists progress, and a re-run solves nothing again', () => {
+    const last = Math.max(...loadCourse().map((c) => c.number));
+    const first = lab(['up', String(last), '--lab', RESUME], state, 900_000);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/solved/);
+    const chapters = lab(['chapters', '--lab', RESUME], state);
+    expect(chapters.stdout).toMatch(/✓ +1 +Prerequisites and machines +1\/1 steps/);
+
+    const again = lab(['up', String(last), '--lab', RESUME], state, 900_000);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).not.toMatch(/ solved/);
+    expect(again.stderr).toMatch(/already done/);
+  });
+
+  it('check says what is wrong in plain words; hint climbs its ladder; solve makes the check pass', () => {
+    const env = { ...state };
+    const failing = lab(['check', '--lab', RESUME], env);
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toMatch(/✗ /);
+    expect(failing.stderr).toMatch(/error: not yet/);
+    expect(lab(['hint', '--lab', RESUME], env).stdout).toMatch(/^Hint 1 of \d+: /);
+    expect(lab(['hint', '--lab', RESUME], env).stdout).toMatch(/^Hint 2 of \d+: /);
+    const solved = lab(['solve', '--lab', RESUME], env);
+    expect(solved.code, solved.stderr).toBe(0);
+    expect(solved.stdout).toMatch(/✓ /);
+  });
+
+  it('an unknown chapter is a clear usage error', () => {
+    const result = lab(['up', '99', '--lab', RESUME], state);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/error: there is no chapter 99/);
+  });
+});
