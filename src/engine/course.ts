@@ -100,7 +100,7 @@ function loadChapter(file: string, shown: string, number: number, slug: string, 
   }
   const data = doc.toJS() as Record<string, unknown>;
   if (!validateChapter(data)) {
-    errors.push(...(validateChapter.errors ?? []).map((e) => at(offsetOf(doc, e), describe(e))));
+    errors.push(...(validateChapter.errors ?? []).map((e) => at(offsetOf(doc, { instancePath: pathOfSubject(e) }), describe(e))));
     return null;
   }
   const raw = data as unknown as Omit<Chapter, 'number' | 'slug' | 'document' | 'steps'> & { prose: string; steps: Omit<Step, 'prose'>[] };
@@ -151,6 +151,12 @@ function offsetOf(doc: Document, error: Pick<ErrorObject, 'instancePath'>): numb
     if (isNode(node) && node.range) return node.range[0];
   }
   return 0;
+}
+
+/** The path of the value an error is about: an unknown field's own path rather than its parent's. */
+function pathOfSubject(error: ErrorObject): string {
+  if (error.keyword === 'additionalProperties') return `${error.instancePath}/${(error.params as { additionalProperty: string }).additionalProperty}`;
+  return error.instancePath;
 }
 
 function describe(error: ErrorObject): string {

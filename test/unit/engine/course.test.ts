@@ -68,7 +68,7 @@ describe('chapter manifests', () => {
       expect.arrayContaining([
         '01-broken/chapter.yaml:6: steps.0.machine must be one of: jumpbox, server, node-0, node-1',
         '01-broken/chapter.yaml:8: steps.0.checks.0 is missing "fail"',
-        '01-broken/chapter.yaml:4: steps.0 has an unknown field "colour"',
+        '01-broken/chapter.yaml:11: steps.0 has an unknown field "colour"',
         expect.stringMatching(/^02-bad-yaml\/chapter\.yaml:\d+: YAML: /),
         expect.stringMatching(/^03-noprose\/chapter\.yaml:2: prose file missing\.md does not exist/),
       ]),
