@@ -67,8 +67,10 @@ export class DockerProvider implements MachineProvider {
         CapDrop: ['SYS_RESOURCE'],
         SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
         Tmpfs: { '/run': 'rw,nosuid,nodev,exec,mode=755', '/run/lock': 'rw,nosuid,nodev,noexec', '/tmp': 'rw,nosuid,nodev,exec' },
-        Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw', ...Object.entries(spec.readOnlyFolders ?? {}).map(([host, inside]) => `${host}:${inside}:ro`)],
-        CgroupnsMode: 'host',
+        Binds: Object.entries(spec.readOnlyFolders ?? {}).map(([host, inside]) => `${host}:${inside}:ro`),
+        // A private cgroup namespace: the machine's entrypoint remounts its own subtree read-write,
+        // so its systemd, containerd and kubelet see a cgroup root of their own (as on a real server).
+        CgroupnsMode: 'private',
         Mounts: mounts,
         NetworkMode: networkName(spec.lab),
       },

@@ -6,7 +6,7 @@ import { dockerdInstalled, probeEngine } from '../../vm/engine.ts';
 import { readDistro } from './facts.ts';
 
 /** Debian packages the labs need on the host: the engine, and tools to build machine images locally. */
-export const HOST_PACKAGES = ['docker.io', 'debootstrap', 'busybox-static', 'iptables', 'ca-certificates', 'tar', 'xz-utils'];
+export const HOST_PACKAGES = ['docker.io', 'debootstrap', 'busybox-static', 'catatonit', 'skopeo', 'iptables', 'ca-certificates', 'tar', 'xz-utils'];
 /** Extra packages for developing hardway itself: the browser the UI tests drive. */
 export const DEV_PACKAGES = ['chromium', 'time'];
 

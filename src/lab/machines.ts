@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { artifactsRoot } from '../artifacts/cache.ts';
 import { LabError } from '../cli/errors.ts';
 import { sleep } from '../util/time.ts';
@@ -32,6 +33,9 @@ export async function bringUpMachines(lab: string, provider: DockerProvider): Pr
 
 /** Where the jumpbox sees the cached upstream binaries, read-only: the lab's "downloads". */
 export const RELEASES_IN_JUMPBOX = '/opt/hardway/releases';
+/** Where the jumpbox sees the course's files (ca.conf, configs, units), read-only: the original's git clone. */
+export const FILES_IN_JUMPBOX = '/opt/hardway/files';
+const COURSE_FILES = fileURLToPath(new URL('../../labs/files', import.meta.url));
 
 async function createAndStart(provider: MachineProvider, lab: string, role: MachineRole, image: string, subnet: string): Promise<void> {
   mkdirSync(artifactsRoot(), { recursive: true });
@@ -42,7 +46,7 @@ async function createAndStart(provider: MachineProvider, lab: string, role: Mach
     image,
     network: `hardway-${lab}`,
     containerdVolume: role.worker,
-    readOnlyFolders: role.name === 'jumpbox' ? { [artifactsRoot()]: RELEASES_IN_JUMPBOX } : {},
+    readOnlyFolders: role.name === 'jumpbox' ? { [artifactsRoot()]: RELEASES_IN_JUMPBOX, [COURSE_FILES]: FILES_IN_JUMPBOX } : {},
   });
   await provider.start(lab, role.name);
 }
