@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { withTimeout } from '../src/util/time.ts';
@@ -73,6 +74,8 @@ export class DockerProvider implements MachineProvider {
         CgroupnsMode: 'private',
         Mounts: mounts,
         NetworkMode: networkName(spec.lab),
+        // The kubelet's OOM watcher reads the kernel log; a real server has /dev/kmsg, so a machine does too.
+        Devices: existsSync('/dev/kmsg') ? [{ PathOnHost: '/dev/kmsg', PathInContainer: '/dev/kmsg', CgroupPermissions: 'r' }] : [],
       },
       NetworkingConfig: {
         EndpointsConfig: { [networkName(spec.lab)]: { IPAMConfig: { IPv4Address: spec.ip }, Aliases: [spec.name] } },

@@ -70,7 +70,7 @@ export async function waitForBoot(provider: MachineProvider, lab: string, name: 
   return { name, systemState, failedUnits };
 }
 
-const BOOT_OVER = ['running', 'degraded', 'maintenance', 'stopping', 'offline'];
+const BOOT_OVER = ['running', 'degraded', 'maintenance', 'stopping'];
 
 /** As in the original: root on the jumpbox reaches every machine with `ssh root@<name>`, no password. */
 async function trustJumpbox(provider: MachineProvider, lab: string): Promise<void> {

@@ -6,6 +6,7 @@ import { markPassed, readProgress, stepKey, writeProgress } from '../engine/prog
 import { chapterByNumber, course } from '../engine/session.ts';
 import type { DockerProvider } from '../../vm/docker-provider.ts';
 import { bringUpMachines, type MachineHealth } from './machines.ts';
+import { stockRegistry } from './registry.ts';
 
 /**
  * Machines, binaries, then the solutions of every chapter before `chapter`, so the learner lands at
@@ -22,6 +23,7 @@ export async function labUp(lab: string, provider: DockerProvider, chapter?: num
     binDir: process.env.HARDWAY_BIN_DIR,
   });
   const health = await bringUpMachines(lab, provider);
+  await stockRegistry(lab, provider);
   if (chapter === undefined) return health;
 
   const earlier = chapters.filter((c) => c.number < chapter);

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, pack } from 'tar-fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBusyboxImage } from '../../../vm/busybox-image.ts';
+import { ensureBusyboxImage } from '../../../vm/pod-images.ts';
 import { DockerProvider, LAB_LABEL } from '../../../vm/docker-provider.ts';
 import { MACHINES } from '../../../src/lab/topology.ts';
 import { lab } from '../../helpers/cli.ts';
