@@ -30,7 +30,7 @@ export class SolveError extends Error {
     readonly step: Step,
     readonly output: string,
   ) {
-    super(`the solution of step "${step.title}" failed`);
+    super(`the solution of step "${step.title}" failed:\n${output}`);
   }
 }
 

@@ -33,7 +33,7 @@ export const chapterSchema = {
             },
           },
           solve: { type: 'string', minLength: 1 },
-          hints: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+          hints: { type: 'array', minItems: 2, items: { type: 'string', minLength: 1 } },
         },
       },
     },

@@ -1,31 +1,14 @@
 // Measures `lab up` of the four machines with a cached image, and their memory at idle.
 // Prints figures; asserts nothing (targets: <= 5 s, <= 400 MiB).
-import { existsSync, readFileSync } from 'node:fs';
 import { DockerProvider } from '../../vm/docker-provider.ts';
 import { ensureMachineImage } from '../../vm/image.ts';
 import { bringUpMachines } from '../../src/lab/machines.ts';
 import { ensureEngine } from '../helpers/engine.ts';
 import { sleep } from '../../src/util/time.ts';
+import { containerMemory } from './memory.ts';
 
 const LAB = `bench-${process.pid.toString(36)}`;
 const MiB = 2 ** 20;
-
-/** Memory charged to a container's cgroup (v1 or v2 layout), as the kernel counts it. */
-function containerMemory(id: string): { usage: number; rss: number } | null {
-  const v1 = `/sys/fs/cgroup/memory/docker/${id}`;
-  if (existsSync(v1)) {
-    const stat = readFileSync(`${v1}/memory.stat`, 'utf8');
-    const field = (key: string) => Number(stat.match(new RegExp(`^${key} (\\d+)$`, 'm'))?.[1] ?? 0);
-    return { usage: Number(readFileSync(`${v1}/memory.usage_in_bytes`, 'utf8')), rss: field('total_rss') };
-  }
-  for (const v2 of [`/sys/fs/cgroup/system.slice/docker-${id}.scope`, `/sys/fs/cgroup/docker/${id}`]) {
-    if (existsSync(v2)) {
-      const stat = readFileSync(`${v2}/memory.stat`, 'utf8');
-      return { usage: Number(readFileSync(`${v2}/memory.current`, 'utf8')), rss: Number(stat.match(/^anon (\d+)$/m)?.[1] ?? 0) };
-    }
-  }
-  return null;
-}
 
 export async function benchMachines(): Promise<void> {
   await ensureEngine();

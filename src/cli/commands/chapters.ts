@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { checkStep, solveStep } from '../../engine/runner.ts';
+import { checkStep, solveStep, SolveError } from '../../engine/runner.ts';
 import { markPassed, readProgress, stepKey, writeProgress } from '../../engine/progress.ts';
 import { course, currentPosition, resolveStep } from '../../engine/session.ts';
 import { LabError } from '../errors.ts';
@@ -95,7 +95,12 @@ export function registerChapterCommands(program: Command): void {
       const { chapter, step } = resolveStep(lab, course(), name);
       const provider = await engineProvider();
       say(pc.dim(`# on ${step.machine}:\n${step.solve.trim()}`));
-      await solveStep(provider, lab, step);
+      try {
+        await solveStep(provider, lab, step);
+      } catch (error) {
+        if (error instanceof SolveError) throw new LabError(error.message, 'read the output above; lab show explains the step, and lab check says what is still missing');
+        throw error;
+      }
       const outcome = await checkStep(provider, lab, step);
       if (!outcome.passed) throw new LabError(`the solution ran but the step still fails: ${outcome.failures[0]!.check.fail}`, 'this is a bug in the lab: please report it');
       writeProgress(lab, markPassed(readProgress(lab), stepKey(chapter.number, step.id)));

@@ -12,6 +12,8 @@ import { ensureEngine } from '../../helpers/engine.ts';
 const suffix = process.pid.toString(36);
 const FRESH = `it-ch-${suffix}`;
 const RESUME = `it-up-${suffix}`;
+/** Replaying every chapter builds a whole cluster: minutes, not the default 60 s. */
+const WHOLE_COURSE_MS = 1_200_000;
 const state = { HARDWAY_STATE: mkdtempSync(join(tmpdir(), 'hardway-state-')) };
 
 describe('chapters on a real lab', () => {
@@ -41,7 +43,7 @@ describe('chapters on a real lab', () => {
         expect(after.passed, `${name} still fails after its solution: ${after.failures.map((f) => f.check.fail + ' ' + f.output).join('; ')}`).toBe(true);
       }
     }
-  });
+  }, WHOLE_COURSE_MS);
 
   it('lab up N replays the chapters before N, persists progress, and a re-run solves nothing again', () => {
     const last = Math.max(...loadCourse().map((c) => c.number));
@@ -55,9 +57,9 @@ describe('chapters on a real lab', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).not.toMatch(/ solved/);
     expect(again.stderr).toMatch(/already done/);
-  });
+  }, WHOLE_COURSE_MS);
 
-  it('check says what is wrong in plain words; hint climbs its ladder; solve makes the check pass', () => {
+  it('check says what is wrong in plain words; hint climbs its ladder; solve makes the check pass', { timeout: 300_000 }, () => {
     const env = { ...state };
     const failing = lab(['check', '--lab', RESUME], env);
     expect(failing.code).toBe(1);

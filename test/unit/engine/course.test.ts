@@ -34,7 +34,7 @@ const goodStep = `  - id: one
       - run: "true"
         fail: never
     solve: "true"
-    hints: [a hint]
+    hints: [a hint, another hint]
 `;
 
 describe('chapter manifests', () => {
