@@ -6,6 +6,7 @@ import { registerArtifactCommands } from './commands/artifacts.ts';
 import { registerChapterCommands } from './commands/chapters.ts';
 import { registerHostCommands } from './commands/host.ts';
 import { registerMachineCommands } from './commands/machines.ts';
+import { registerServeCommand } from './commands/serve.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerMachineCommands(program);
   registerChapterCommands(program);
   registerArtifactCommands(program);
+  registerServeCommand(program);
   configureErrors(program);
   return program;
 }

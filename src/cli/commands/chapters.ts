@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { checkStep, solveStep, SolveError } from '../../engine/runner.ts';
-import { markPassed, readProgress, stepKey, writeProgress } from '../../engine/progress.ts';
+import { checkAndRecord, nextHint, solveAndRecord } from '../../engine/actions.ts';
+import { SolveError } from '../../engine/runner.ts';
+import { readProgress, stepKey } from '../../engine/progress.ts';
 import { course, currentPosition, resolveStep } from '../../engine/session.ts';
 import { LabError } from '../errors.ts';
 import { say } from '../output.ts';
@@ -55,13 +56,12 @@ export function registerChapterCommands(program: Command): void {
       const lab = checkLabName(options.lab);
       const chapters = course();
       const { chapter, step } = resolveStep(lab, chapters, name);
-      const outcome = await checkStep(await engineProvider(), lab, step);
+      const outcome = await checkAndRecord(await engineProvider(), lab, chapter, step);
       if (!outcome.passed) {
         say(`${pc.red('✗')} ${step.title}`);
         for (const failure of outcome.failures) say(`  ${failure.check.fail}`);
         throw new LabError('not yet', 'fix what is said above and run lab check again, or ask for a hint: lab hint');
       }
-      writeProgress(lab, markPassed(readProgress(lab), stepKey(chapter.number, step.id)));
       say(`${pc.green('✓')} ${step.title}`);
       const next = currentPosition(lab, chapters);
       if (next.step) say(`Next: ${next.step.title} (lab show)`);
@@ -77,12 +77,9 @@ export function registerChapterCommands(program: Command): void {
     .action((name: string | undefined, options: { lab: string }) => {
       const lab = checkLabName(options.lab);
       const { chapter, step } = resolveStep(lab, course(), name);
-      const progress = readProgress(lab);
-      const key = stepKey(chapter.number, step.id);
-      const shown = Math.min(progress.hintsShown[key] ?? 0, step.hints.length - 1);
-      say(`${pc.yellow(`Hint ${shown + 1} of ${step.hints.length}`)}: ${step.hints[shown]}`);
-      writeProgress(lab, { ...progress, hintsShown: { ...progress.hintsShown, [key]: shown + 1 } });
-      if (shown + 1 === step.hints.length) say(pc.dim('That was the last hint; lab solve shows and runs the solution.'));
+      const hint = nextHint(lab, chapter, step);
+      say(`${pc.yellow(`Hint ${hint.index} of ${hint.total}`)}: ${hint.text}`);
+      if (hint.index === hint.total) say(pc.dim('That was the last hint; lab solve shows and runs the solution.'));
     });
 
   program
@@ -95,15 +92,14 @@ export function registerChapterCommands(program: Command): void {
       const { chapter, step } = resolveStep(lab, course(), name);
       const provider = await engineProvider();
       say(pc.dim(`# on ${step.machine}:\n${step.solve.trim()}`));
+      let outcome;
       try {
-        await solveStep(provider, lab, step);
+        outcome = await solveAndRecord(provider, lab, chapter, step);
       } catch (error) {
         if (error instanceof SolveError) throw new LabError(error.message, 'read the output above; lab show explains the step, and lab check says what is still missing');
         throw error;
       }
-      const outcome = await checkStep(provider, lab, step);
       if (!outcome.passed) throw new LabError(`the solution ran but the step still fails: ${outcome.failures[0]!.check.fail}`, 'this is a bug in the lab: please report it');
-      writeProgress(lab, markPassed(readProgress(lab), stepKey(chapter.number, step.id)));
       say(`${pc.green('✓')} ${step.title}`);
     });
 }

@@ -1,0 +1,128 @@
+import { FitAddon } from '@xterm/addon-fit';
+import { Terminal } from '@xterm/xterm';
+import xtermStyles from '@xterm/xterm/css/xterm.css?inline';
+import { LitElement, css, html, unsafeCSS, type PropertyValues } from 'lit';
+import { terminalUrl } from './api.ts';
+
+/** One browser tab keeps one shell per machine across reconnects. */
+const clientId = sessionStorage.getItem('hardway-client') ?? crypto.randomUUID();
+sessionStorage.setItem('hardway-client', clientId);
+
+/**
+ * A root shell in one machine: xterm.js attached over a WebSocket. Binary-safe, follows its box's
+ * size, and reconnects after a network blip to the same shell, which replays what was missed.
+ */
+export class MachineTerminal extends LitElement {
+  static override properties = {
+    machine: { reflect: true },
+    active: { type: Boolean },
+    connection: { state: true },
+  };
+  static override styles = [
+    unsafeCSS(xtermStyles),
+    css`
+      :host { display: block; position: relative; min-height: 0; }
+      .screen { position: absolute; inset: 0; padding: 4px; background: #000; }
+      .status { position: absolute; right: 8px; top: 4px; font: 12px system-ui, sans-serif; color: #f0c674; z-index: 10; }
+    `,
+  ];
+
+  declare machine: string;
+  declare active: boolean;
+  declare private connection: 'connecting' | 'open' | 'reconnecting' | 'ended';
+
+  private terminal?: Terminal;
+  private fit = new FitAddon();
+  private socket?: WebSocket;
+  private seen = 0;
+  private retry = 0;
+  private resizeObserver?: ResizeObserver;
+  private readonly encoder = new TextEncoder();
+
+  constructor() {
+    super();
+    this.machine = '';
+    this.active = false;
+    this.connection = 'connecting';
+  }
+
+  override render() {
+    const status = { connecting: 'connecting…', open: '', reconnecting: 'reconnecting…', ended: 'shell ended — reload to start a new one' }[this.connection];
+    return html`<div class="screen"></div>${status ? html`<div class="status">${status}</div>` : ''}`;
+  }
+
+  override firstUpdated(): void {
+    this.terminal = new Terminal({ cursorBlink: true, fontSize: 14, scrollback: 5000, fontFamily: 'ui-monospace, "DejaVu Sans Mono", monospace' });
+    this.terminal.loadAddon(this.fit);
+    this.terminal.open(this.renderRoot.querySelector('.screen') as HTMLDivElement);
+    this.terminal.onData((data) => this.send(this.encoder.encode(data)));
+    this.terminal.onBinary((data) => this.send(Uint8Array.from(data, (c) => c.charCodeAt(0))));
+    this.terminal.onResize(({ cols, rows }) => this.sendControl({ type: 'resize', columns: cols, rows }));
+    this.resizeObserver = new ResizeObserver(() => this.refit());
+    this.resizeObserver.observe(this);
+    this.refit();
+    this.connect();
+  }
+
+  override updated(changed: PropertyValues<this>): void {
+    if (changed.has('active') && this.active) {
+      this.refit();
+      this.terminal?.focus();
+    }
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.resizeObserver?.disconnect();
+    this.connection = 'ended';
+    this.socket?.close();
+  }
+
+  /** Types text into the shell as if from the keyboard. */
+  type(text: string): void {
+    this.send(this.encoder.encode(text));
+    this.terminal?.focus();
+  }
+
+  private refit(): void {
+    if (this.offsetWidth > 0 && this.offsetHeight > 0) this.fit.fit();
+  }
+
+  private connect(): void {
+    const terminal = this.terminal!;
+    const socket = new WebSocket(terminalUrl(this.machine, clientId, this.seen, terminal.cols, terminal.rows));
+    socket.binaryType = 'arraybuffer';
+    socket.onopen = () => {
+      this.connection = 'open';
+      this.retry = 0;
+    };
+    socket.onmessage = (event) => {
+      const bytes = new Uint8Array(event.data as ArrayBuffer);
+      this.seen += bytes.length;
+      terminal.write(bytes);
+    };
+    socket.onclose = () => {
+      if (this.connection === 'ended' || !this.isConnected) return;
+      this.connection = 'reconnecting';
+      this.retry += 1;
+      setTimeout(() => this.connect(), Math.min(500 * 2 ** this.retry, 5000));
+    };
+    this.socket = socket;
+  }
+
+  private send(bytes: Uint8Array): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(bytes);
+  }
+
+  private sendControl(message: object): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+}
+
+customElements.define('machine-terminal', MachineTerminal);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'machine-terminal': MachineTerminal;
+  }
+}

@@ -1,0 +1,177 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { DockerProvider } from '../../vm/docker-provider.ts';
+import { checkAndRecord, nextHint, solveAndRecord } from '../engine/actions.ts';
+import type { Chapter } from '../engine/course.ts';
+import { readProgress, stepKey } from '../engine/progress.ts';
+import { SolveError } from '../engine/runner.ts';
+import { MACHINES, findMachine } from '../lab/topology.ts';
+import { TerminalRegistry } from './terminals.ts';
+
+export interface ServeOptions {
+  lab: string;
+  host: string;
+  port: number;
+  provider: DockerProvider;
+  chapters: Chapter[];
+  /** The built UI (index.html and its assets). */
+  uiDir: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+const COOKIE = 'hardway_token';
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.woff2': 'font/woff2',
+  '.png': 'image/png',
+};
+
+/** One server for the browser lab: the built UI, the engine's API and the machines' terminals, all behind a token. */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const token = randomBytes(24).toString('hex');
+  const terminals = new TerminalRegistry(options.provider, options.lab);
+  const server = createServer((request, response) => {
+    void handle(request, response).catch((error: unknown) => sendJson(response, 500, { error: error instanceof Error ? error.message : String(error) }));
+  });
+
+  const tokenOf = (request: IncomingMessage): string | null => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const bearer = request.headers.authorization?.replace(/^Bearer /, '');
+    const cookie = (request.headers.cookie ?? '').split(/;\s*/).find((c) => c.startsWith(`${COOKIE}=`))?.slice(COOKIE.length + 1);
+    return url.searchParams.get('token') ?? bearer ?? cookie ?? null;
+  };
+  const authorized = (request: IncomingMessage): boolean => {
+    const given = Buffer.from(tokenOf(request) ?? '');
+    const expected = Buffer.from(token);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (!authorized(request)) {
+      sendJson(response, 401, { error: 'this lab needs its token: open the URL that lab serve printed' });
+      return;
+    }
+    // Scripts and styles the page loads cannot carry a header, so the page's first load leaves a cookie.
+    response.setHeader('Set-Cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname === '/api/state' && request.method === 'GET') return sendJson(response, 200, await state());
+    const action = url.pathname.match(/^\/api\/(check|hint|solve)$/)?.[1];
+    if (action && request.method === 'POST') return sendJson(response, 200, await stepAction(action, await readJson(request)));
+    return serveStatic(url.pathname, response);
+  }
+
+  async function state(): Promise<object> {
+    const progress = readProgress(options.lab);
+    const machines = await options.provider.list(options.lab);
+    return {
+      lab: options.lab,
+      currentChapter: progress.chapter,
+      machines: MACHINES.map((role) => ({ name: role.name, description: role.description, state: machines.find((m) => m.name === role.name)?.state ?? 'missing' })),
+      chapters: options.chapters.map((chapter) => ({
+        number: chapter.number,
+        title: chapter.title,
+        summary: chapter.summary,
+        steps: chapter.steps.map((step) => ({
+          id: step.id,
+          title: step.title,
+          machine: step.machine,
+          prose: step.prose,
+          passed: progress.passed.includes(stepKey(chapter.number, step.id)),
+        })),
+      })),
+    };
+  }
+
+  async function stepAction(action: string, body: { chapter?: number; step?: string }): Promise<object> {
+    const chapter = options.chapters.find((c) => c.number === body.chapter);
+    const step = chapter?.steps.find((s) => s.id === body.step);
+    if (!chapter || !step) return { error: `no step ${body.chapter}/${body.step}` };
+    if (action === 'hint') return nextHint(options.lab, chapter, step);
+    try {
+      const outcome = action === 'check' ? await checkAndRecord(options.provider, options.lab, chapter, step) : await solveAndRecord(options.provider, options.lab, chapter, step);
+      return {
+        passed: outcome.passed,
+        failures: outcome.failures.map((f) => ({ message: f.check.fail, output: f.output })),
+        solution: action === 'solve' ? step.solve : undefined,
+      };
+    } catch (error) {
+      if (error instanceof SolveError) return { passed: false, failures: [{ message: 'The solution failed to run.', output: error.output }], solution: step.solve };
+      throw error;
+    }
+  }
+
+  function serveStatic(pathname: string, response: ServerResponse): void {
+    const relative = normalize(pathname === '/' ? '/index.html' : pathname).replace(/^(\.\.[/\\])+/, '');
+    const file = join(options.uiDir, relative);
+    if (!file.startsWith(options.uiDir) || !existsSync(file) || !statSync(file).isFile()) {
+      sendJson(response, 404, { error: `no ${pathname}` });
+      return;
+    }
+    response.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-store' });
+    response.end(readFileSync(file));
+  }
+
+  const sockets = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (request, socket, head) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (!authorized(request) || url.pathname !== '/ws/terminal') {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    sockets.handleUpgrade(request, socket, head, (ws) => void attachTerminal(ws, url).catch(() => ws.close(1011, 'terminal failed')));
+  });
+
+  async function attachTerminal(ws: WebSocket, url: URL): Promise<void> {
+    const machine = url.searchParams.get('machine') ?? '';
+    if (!findMachine(machine)) return ws.close(1008, `no machine ${machine}`);
+    const columns = Number(url.searchParams.get('cols')) || 80;
+    const rows = Number(url.searchParams.get('rows')) || 24;
+    const session = await terminals.open(url.searchParams.get('client') ?? 'anonymous', machine, columns, rows);
+    await session.resize(columns, rows).catch(() => undefined);
+    session.attach((data) => ws.readyState === ws.OPEN && ws.send(data, { binary: true }), Number(url.searchParams.get('seen')) || 0);
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return session.write(data as Buffer);
+      const message = JSON.parse(data.toString()) as { type: string; columns?: number; rows?: number };
+      if (message.type === 'resize' && message.columns && message.rows) void session.resize(message.columns, message.rows).catch(() => undefined);
+    });
+    ws.on('close', () => session.detach());
+  }
+
+  await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
+  const { port } = server.address() as AddressInfo;
+  const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${shownHost}:${port}/?token=${token}`,
+    port,
+    token,
+    close: async () => {
+      terminals.closeAll();
+      for (const client of sockets.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function sendJson(response: ServerResponse, status: number, body: object): void {
+  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+  response.end(JSON.stringify(body));
+}
+
+async function readJson(request: IncomingMessage): Promise<Record<string, never>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+}

@@ -1,0 +1,134 @@
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { DockerProvider } from '../../vm/docker-provider.ts';
+import { loadCourse } from '../../src/engine/course.ts';
+import { labUp } from '../../src/lab/up.ts';
+import { startServer, type RunningServer } from '../../src/web/server.ts';
+import { ensureUiBuilt } from '../../src/web/ui-build.ts';
+import { ensureArtifacts } from '../helpers/artifacts.ts';
+import { ensureEngine } from '../helpers/engine.ts';
+
+const LAB = `it-ui-${process.pid.toString(36)}`;
+const ARTIFACTS = 'test-results';
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** The visible text of one machine's terminal. */
+const screenOf = (page: Page, machine: string) => page.locator(`machine-terminal[machine="${machine}"] .xterm-rows`).innerText();
+
+async function waitForScreen(page: Page, machine: string, test: (text: string) => boolean, what: string): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await screenOf(page, machine);
+    if (test(text)) return text;
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`${machine} terminal never showed ${what}; it shows:\n${text}`);
+}
+
+async function typeInto(page: Page, machine: string, line: string): Promise<void> {
+  await page.locator(`machine-terminal[machine="${machine}"] .xterm-screen`).click();
+  await page.keyboard.type(line);
+  await page.keyboard.press('Enter');
+}
+
+const sttySize = (text: string): string[] => [...text.matchAll(/^(\d+) (\d+)\s*$/gm)].map((m) => `${m[1]} ${m[2]}`);
+
+describe('the browser lab', () => {
+  const provider = new DockerProvider();
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  const base = () => `http://127.0.0.1:${server.port}`;
+
+  beforeAll(async () => {
+    process.env.HARDWAY_STATE = `/tmp/hardway-ui-state-${process.pid}`;
+    await ensureEngine();
+    await ensureArtifacts();
+    await labUp(LAB, provider);
+    server = await startServer({ lab: LAB, host: '127.0.0.1', port: 0, provider, chapters: loadCourse(), uiDir: await ensureUiBuilt() });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  }, 900_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await provider.deleteLab(LAB);
+  });
+
+  it('refuses HTTP requests and WebSockets without the token', async () => {
+    expect((await fetch(`${base()}/api/state`)).status).toBe(401);
+    expect((await fetch(`${base()}/`)).status).toBe(401);
+    expect((await fetch(`${base()}/api/state`, { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect((await fetch(`${base()}/api/state`, { headers: { Authorization: `Bearer ${server.token}` } })).status).toBe(200);
+    const refused = await new Promise<number>((resolve) => {
+      const socket = new WebSocket(`ws://127.0.0.1:${server.port}/ws/terminal?machine=server`);
+      socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+      socket.on('open', () => resolve(101));
+      socket.on('error', () => resolve(-1));
+    });
+    expect(refused).toBe(401);
+  });
+
+  it('types hostname into the server terminal and sees server', async () => {
+    await page.goto(server.url);
+    await page.getByRole('tab', { name: 'server' }).click();
+    await waitForScreen(page, 'server', (t) => t.includes('root@server'), 'a prompt');
+    await typeInto(page, 'server', 'hostname');
+    await waitForScreen(page, 'server', (t) => /^server\s*$/m.test(t), 'the output "server"');
+    await page.screenshot({ path: `${ARTIFACTS}/browser-lab-1280x800.png` });
+  });
+
+  it('follows the window size: stty size changes when the browser is resized', async () => {
+    await typeInto(page, 'server', 'clear; stty size');
+    const before = sttySize(await waitForScreen(page, 'server', (t) => sttySize(t).length > 0, 'a size'))[0]!;
+    await page.setViewportSize({ width: 800, height: 900 });
+    await page.waitForTimeout(500);
+    await typeInto(page, 'server', 'clear; stty size');
+    const after = sttySize(await waitForScreen(page, 'server', (t) => sttySize(t).some((s) => s !== before), 'a new size'))[0]!;
+    expect(after).not.toBe(before);
+    const [rows, columns] = after.split(' ').map(Number);
+    expect(columns).toBeGreaterThan(40);
+    expect(rows).toBeGreaterThan(10);
+    await page.screenshot({ path: `${ARTIFACTS}/browser-lab-800.png`, fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('reconnects after a network blip to the same shell, keeping what it printed', async () => {
+    await typeInto(page, 'server', 'clear; KEPT=across-the-blip; echo before-blip');
+    await waitForScreen(page, 'server', (t) => /^before-blip/m.test(t), 'before-blip');
+    await page.evaluate(() => {
+      const terminal = document.querySelector('lab-app')!.shadowRoot!.querySelector('machine-terminal[machine="server"]') as unknown as { socket: { close(): void } };
+      terminal.socket.close();
+    });
+    await page.waitForTimeout(1500);
+    await typeInto(page, 'server', 'echo "$KEPT"');
+    const text = await waitForScreen(page, 'server', (t) => /^across-the-blip/m.test(t), 'the variable set before the blip');
+    expect(text).toMatch(/^before-blip/m);
+  });
+
+  it('Check on a step shows why it fails in plain words; Solve makes it pass', async () => {
+    const check = page.getByRole('button', { name: 'Check' });
+    await check.click();
+    const status = page.locator('step-view [role="status"]');
+    await expect.poll(() => status.innerText(), { timeout: 30_000 }).toMatch(/Not yet/);
+    expect(await status.innerText()).toMatch(/machines\.txt/);
+    await page.getByRole('button', { name: 'Hint' }).click();
+    await expect.poll(() => status.innerText(), { timeout: 10_000 }).toMatch(/Hint 1 of \d/);
+    await page.getByRole('button', { name: 'Solve' }).click();
+    await expect.poll(() => status.innerText(), { timeout: 60_000 }).toMatch(/Passed/);
+    await expect.poll(() => page.locator('chapter-list .count').first().innerText(), { timeout: 10_000 }).toBe('1/1');
+    await page.screenshot({ path: `${ARTIFACTS}/browser-lab-checked.png` });
+  });
+
+  it('Run in terminal types a code block into the right machine', async () => {
+    await page.locator('chapter-list summary', { hasText: 'Set up the jumpbox' }).click();
+    await page.locator('chapter-list button', { hasText: 'Install kubectl' }).click();
+    await page.locator('step-view .block', { hasText: 'kubectl version --client' }).first().getByRole('button', { name: /^Run on jumpbox$/ }).click();
+    await waitForScreen(page, 'jumpbox', (t) => t.includes('kubectl version --client'), 'the typed command');
+  });
+});
