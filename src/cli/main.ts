@@ -5,6 +5,7 @@ import { reportFailure } from './output.ts';
 import { registerArtifactCommands } from './commands/artifacts.ts';
 import { registerChapterCommands } from './commands/chapters.ts';
 import { registerHostCommands } from './commands/host.ts';
+import { registerLogsCommand } from './commands/logs.ts';
 import { registerMachineCommands } from './commands/machines.ts';
 import { registerServeCommand } from './commands/serve.ts';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerChapterCommands(program);
   registerArtifactCommands(program);
   registerServeCommand(program);
+  registerLogsCommand(program);
   configureErrors(program);
   return program;
 }
