@@ -4,6 +4,7 @@ import { USAGE_EXIT_CODE } from './errors.ts';
 import { reportFailure } from './output.ts';
 import { registerArtifactCommands } from './commands/artifacts.ts';
 import { registerChapterCommands } from './commands/chapters.ts';
+import { registerFaultCommands } from './commands/faults.ts';
 import { registerHostCommands } from './commands/host.ts';
 import { registerLogsCommand } from './commands/logs.ts';
 import { registerMachineCommands } from './commands/machines.ts';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerArtifactCommands(program);
   registerServeCommand(program);
   registerLogsCommand(program);
+  registerFaultCommands(program);
   configureErrors(program);
   return program;
 }

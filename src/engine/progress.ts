@@ -10,6 +10,8 @@ export interface Progress {
   passed: string[];
   /** How many hints of each step have been shown. */
   hintsShown: Record<string, number>;
+  /** The fault injected into this lab, while it is not fixed. */
+  fault?: { id: string; since: number; hintsShown: number };
 }
 
 export const stepKey = (chapter: number, stepId: string): string => `${chapter}/${stepId}`;

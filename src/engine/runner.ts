@@ -1,5 +1,5 @@
 import type { MachineProvider } from '../../vm/provider.ts';
-import type { Chapter, Check, Step } from './course.ts';
+import type { Chapter, Check, MachineName, Step } from './course.ts';
 
 export interface CheckFailure {
   check: Check;
@@ -12,17 +12,37 @@ export interface CheckOutcome {
   failures: CheckFailure[];
 }
 
-const CHECK_TIMEOUT_MS = 60_000;
+const CHECK_TIMEOUT_MS = 30_000;
 const SOLVE_TIMEOUT_MS = 600_000;
 
 /** Runs every check of a step in its machine; the exit code of each is the verdict. */
-export async function checkStep(provider: MachineProvider, lab: string, step: Step): Promise<CheckOutcome> {
-  const failures: CheckFailure[] = [];
-  for (const check of step.checks) {
-    const result = await provider.exec(lab, check.machine ?? step.machine, ['bash', '-c', check.run], { timeoutMs: CHECK_TIMEOUT_MS });
-    if (result.exitCode !== 0) failures.push({ check, output: (result.stdout + result.stderr).trim() });
-  }
+export function checkStep(provider: MachineProvider, lab: string, step: Step): Promise<CheckOutcome> {
+  return runChecks(provider, lab, step.checks, step.machine);
+}
+
+/** Runs checks, each in its machine (or the default one); all are run, so every failure is reported. */
+export async function runChecks(provider: MachineProvider, lab: string, checks: Check[], defaultMachine: MachineName = 'jumpbox'): Promise<CheckOutcome> {
+  const results = await Promise.all(
+    checks.map((check) =>
+      provider
+        .exec(lab, check.machine ?? defaultMachine, ['bash', '-c', check.run], { timeoutMs: CHECK_TIMEOUT_MS, workdir: '/root' })
+        // A check that hangs (say, kubectl while the API server is down) has failed, not crashed.
+        .catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: error instanceof Error ? error.message : String(error) })),
+    ),
+  );
+  const failures = checks.flatMap((check, i) => (results[i]!.exitCode === 0 ? [] : [{ check, output: (results[i]!.stdout + results[i]!.stderr).trim() }]));
   return { passed: failures.length === 0, failures };
+}
+
+/** Runs scripts as root bash in their machines, in order, stopping at the first failing command. */
+export async function runScript(provider: MachineProvider, lab: string, machine: MachineName, script: string): Promise<ExecOutcome> {
+  const result = await provider.exec(lab, machine, ['bash', '-euo', 'pipefail', '-c', script], { timeoutMs: SOLVE_TIMEOUT_MS, workdir: '/root', env: { HOME: '/root' } });
+  return { ok: result.exitCode === 0, output: (result.stdout + result.stderr).trim().split('\n').slice(-15).join('\n') };
+}
+
+export interface ExecOutcome {
+  ok: boolean;
+  output: string;
 }
 
 export class SolveError extends Error {
@@ -36,12 +56,8 @@ export class SolveError extends Error {
 
 /** Runs a step's solution as a root bash script in its machine, stopping at the first failing command. */
 export async function solveStep(provider: MachineProvider, lab: string, step: Step): Promise<void> {
-  const result = await provider.exec(lab, step.machine, ['bash', '-euo', 'pipefail', '-c', step.solve], {
-    timeoutMs: SOLVE_TIMEOUT_MS,
-    workdir: '/root',
-    env: { HOME: '/root' },
-  });
-  if (result.exitCode !== 0) throw new SolveError(step, (result.stdout + result.stderr).trim().split('\n').slice(-15).join('\n'));
+  const outcome = await runScript(provider, lab, step.machine, step.solve);
+  if (!outcome.ok) throw new SolveError(step, outcome.output);
 }
 
 export interface StepEvent {

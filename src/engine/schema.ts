@@ -39,3 +39,55 @@ export const chapterSchema = {
     },
   },
 } as const;
+
+const machine = { enum: ['jumpbox', 'server', 'node-0', 'node-1'] } as const;
+const action = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['machine', 'run'],
+  properties: { machine, run: { type: 'string', minLength: 1 } },
+} as const;
+const check = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['machine', 'run', 'fail'],
+  properties: { machine, run: { type: 'string', minLength: 1 }, fail: { type: 'string', minLength: 1 } },
+} as const;
+
+/** The JSON schema of a fault (labs/faults/<id>.yaml): adding a fault needs nothing but such a file. */
+export const faultSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['title', 'component', 'difficulty', 'symptom', 'inject', 'signatures', 'hints', 'solve', 'fixed'],
+  properties: {
+    title: { type: 'string', minLength: 1 },
+    component: { type: 'string', minLength: 1 },
+    difficulty: { enum: [1, 2, 3] },
+    symptom: { type: 'string', minLength: 1 },
+    inject: { type: 'array', minItems: 1, items: action },
+    signatures: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['component', 'contains'],
+        properties: { component: { type: 'string' }, contains: { type: 'string', minLength: 3 } },
+      },
+    },
+    hints: { type: 'array', minItems: 2, items: { type: 'string', minLength: 1 } },
+    solve: { type: 'array', minItems: 1, items: action },
+    fixed: { type: 'array', minItems: 1, items: check },
+  },
+} as const;
+
+/** labs/health.yaml: what a healthy cluster looks like, and what no fix may do. */
+export const healthSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['health', 'guards'],
+  properties: {
+    health: { type: 'array', minItems: 1, items: { ...check, required: [...check.required, 'component'], properties: { ...check.properties, component: { type: 'string' } } } },
+    guards: { type: 'array', minItems: 1, items: check },
+  },
+} as const;

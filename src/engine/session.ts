@@ -1,13 +1,18 @@
 import { LabError } from '../cli/errors.ts';
-import { CourseError, formatLabError, loadCourse, type Chapter, type Step } from './course.ts';
+import { loadCourse, type Chapter, type Step } from './course.ts';
+import { LabFilesError, formatLabError } from './lab-files.ts';
 import { readProgress, stepKey, type Progress } from './progress.ts';
 
 /** The course, or one clear error listing every problem in the lab files with file:line. */
 export function course(): Chapter[] {
+  return explainingLabFileErrors(loadCourse);
+}
+
+export function explainingLabFileErrors<T>(load: () => T): T {
   try {
-    return loadCourse();
+    return load();
   } catch (error) {
-    if (error instanceof CourseError) {
+    if (error instanceof LabFilesError) {
       throw new LabError(`the lab files have ${error.errors.length} problem(s):\n${error.errors.map(formatLabError).join('\n')}`, 'fix them and run the command again');
     }
     throw error;

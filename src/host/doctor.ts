@@ -22,7 +22,20 @@ export function diagnose(facts: HostFacts): CheckResult[] {
     cgroupCheck(facts),
     goCheck(facts.goVersion),
     kubectlCheck(facts.kubectlVersion),
+    inotifyCheck(facts.inotifyInstances),
   ];
+}
+
+/** Each lab's kubelets and containerds hold about 25 inotify instances; the host limit is shared by all labs. */
+export const WANTED_INOTIFY_INSTANCES = 512;
+
+function inotifyCheck(instances: number | null): CheckResult {
+  const name = 'inotify';
+  if (instances === null) return { name, verdict: 'ok', detail: 'limit unknown' };
+  if (instances < WANTED_INOTIFY_INSTANCES) {
+    return { name, verdict: 'warn', detail: `max_user_instances is ${instances}: enough for about ${Math.floor(instances / 30)} running clusters`, fix: 'lab setup (raises it to 512)' };
+  }
+  return { name, verdict: 'ok', detail: `max_user_instances ${instances}` };
 }
 
 export function hostIsReady(results: CheckResult[]): boolean {

@@ -22,6 +22,8 @@ export interface HostFacts {
   cgroupControllers: string[];
   distro: { id: string; like: string[] };
   isRoot: boolean;
+  /** fs.inotify.max_user_instances: every kubelet and containerd takes several, host-wide. */
+  inotifyInstances: number | null;
 }
 
 export async function gatherHostFacts(): Promise<HostFacts> {
@@ -45,6 +47,7 @@ export async function gatherHostFacts(): Promise<HostFacts> {
     cgroupControllers: cgroupControllersFrom(mountinfo),
     distro: readDistro(),
     isRoot: process.getuid?.() === 0,
+    inotifyInstances: readNumber(INOTIFY_INSTANCES),
   };
 }
 
@@ -104,6 +107,13 @@ export function readDistro(osRelease = safeRead('/etc/os-release')): { id: strin
   const field = (key: string): string =>
     osRelease.match(new RegExp(`^${key}=("?)([^"\\n]*)\\1$`, 'm'))?.[2] ?? '';
   return { id: field('ID'), like: field('ID_LIKE').split(/\s+/).filter(Boolean) };
+}
+
+export const INOTIFY_INSTANCES = '/proc/sys/fs/inotify/max_user_instances';
+
+function readNumber(path: string): number | null {
+  const value = Number(safeRead(path).trim());
+  return safeRead(path) && Number.isFinite(value) ? value : null;
 }
 
 function safeRead(path: string): string {

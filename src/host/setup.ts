@@ -1,9 +1,10 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, openSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { LabError } from '../cli/errors.ts';
 import { say } from '../cli/output.ts';
 import { dockerdInstalled, probeEngine } from '../../vm/engine.ts';
-import { readDistro } from './facts.ts';
+import { WANTED_INOTIFY_INSTANCES } from './doctor.ts';
+import { INOTIFY_INSTANCES, readDistro } from './facts.ts';
 
 /** Debian packages the labs need on the host: the engine, and tools to build machine images locally. */
 export const HOST_PACKAGES = ['docker.io', 'debootstrap', 'busybox-static', 'catatonit', 'skopeo', 'iptables', 'ca-certificates', 'tar', 'xz-utils'];
@@ -38,7 +39,22 @@ export async function setupHost(options: SetupOptions): Promise<void> {
     changed = true;
   }
 
+  if (raiseInotifyLimit()) changed = true;
+
   say(changed ? 'Host is set up. Check it with: lab doctor' : 'Nothing to change: packages are installed and the Docker engine answers.');
+}
+
+/** Several labs' kubelets exhaust the default of 128 inotify instances (kind documents the same). */
+function raiseInotifyLimit(): boolean {
+  const current = Number(readFileSync(INOTIFY_INSTANCES, 'utf8').trim());
+  if (!(current < WANTED_INOTIFY_INSTANCES) || process.getuid?.() !== 0) return false;
+  try {
+    writeFileSync(INOTIFY_INSTANCES, String(WANTED_INOTIFY_INSTANCES));
+    say(`Raised fs.inotify.max_user_instances from ${current} to ${WANTED_INOTIFY_INSTANCES}, so several labs can run at once.`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function packageInstalled(name: string): boolean {

@@ -5,6 +5,7 @@ import { SolveError } from '../../engine/runner.ts';
 import { readProgress, stepKey } from '../../engine/progress.ts';
 import { course, currentPosition, resolveStep } from '../../engine/session.ts';
 import { LabError } from '../errors.ts';
+import { checkFaultFix, findActiveFault, hintForFault } from './faults.ts';
 import { say } from '../output.ts';
 import { checkLabName, engineProvider, labOption } from './machines.ts';
 
@@ -49,11 +50,13 @@ export function registerChapterCommands(program: Command): void {
 
   program
     .command('check')
-    .description('grade the current step (or a named one) by the state of the machines')
+    .description('grade the current step (or a named one) by the state of the machines; with a fault injected, grade its fix')
     .argument('[step]', 'a step id of the current chapter, or N/step-id')
     .addOption(labOption())
     .action(async (name: string | undefined, options: { lab: string }) => {
       const lab = checkLabName(options.lab);
+      const fault = name ? null : findActiveFault(lab);
+      if (fault) return checkFaultFix(lab, fault);
       const chapters = course();
       const { chapter, step } = resolveStep(lab, chapters, name);
       const outcome = await checkAndRecord(await engineProvider(), lab, chapter, step);
@@ -71,11 +74,13 @@ export function registerChapterCommands(program: Command): void {
 
   program
     .command('hint')
-    .description('show the next hint for the current step; each call says a little more')
+    .description('show the next hint for the current step (or the injected fault); each call says a little more')
     .argument('[step]', 'a step id of the current chapter, or N/step-id')
     .addOption(labOption())
     .action((name: string | undefined, options: { lab: string }) => {
       const lab = checkLabName(options.lab);
+      const fault = name ? null : findActiveFault(lab);
+      if (fault) return hintForFault(lab, fault);
       const { chapter, step } = resolveStep(lab, course(), name);
       const hint = nextHint(lab, chapter, step);
       say(`${pc.yellow(`Hint ${hint.index} of ${hint.total}`)}: ${hint.text}`);

@@ -43,6 +43,8 @@ describe('chapters on a real lab', () => {
         expect(after.passed, `${name} still fails after its solution: ${after.failures.map((f) => f.check.fail + ' ' + f.output).join('; ')}`).toBe(true);
       }
     }
+    // One whole cluster at a time is enough: free this one before the next test builds another.
+    await provider.deleteLab(FRESH);
   }, WHOLE_COURSE_MS);
 
   it('lab up N replays the chapters before N, persists progress, and a re-run solves nothing again', () => {

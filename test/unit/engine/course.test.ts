@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CourseError, loadCourse, splitSections } from '../../../src/engine/course.ts';
+import { loadCourse, splitSections } from '../../../src/engine/course.ts';
+import { LabFilesError } from '../../../src/engine/lab-files.ts';
 
 function fixture(chapters: Record<string, string>, content: Record<string, string>): { labs: string; content: string } {
   const root = mkdtempSync(join(tmpdir(), 'hardway-course-'));
@@ -21,7 +22,7 @@ function errorsOf(dirs: { labs: string; content: string }): string[] {
   try {
     loadCourse(dirs.labs, dirs.content);
   } catch (error) {
-    if (error instanceof CourseError) return error.errors.map((e) => `${e.file.split('/').slice(-2).join('/')}:${e.line}: ${e.message}`);
+    if (error instanceof LabFilesError) return error.errors.map((e) => `${e.file.split('/').slice(-2).join('/')}:${e.line}: ${e.message}`);
     throw error;
   }
   return [];
@@ -92,5 +93,33 @@ describe('chapter manifests', () => {
       ['a', 'A text'],
       ['b', 'B text'],
     ]);
+  });
+});
+
+describe('fault files', () => {
+  it('the real faults and health checks load', async () => {
+    const { loadFaults, loadHealth } = await import('../../../src/engine/faults.ts');
+    expect(loadFaults().length).toBeGreaterThanOrEqual(15);
+    expect(loadHealth().health.length).toBeGreaterThan(5);
+  });
+
+  it('a malformed fault is reported with file:line, every problem at once', async () => {
+    const { loadFaults } = await import('../../../src/engine/faults.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'hardway-faults-'));
+    writeFileSync(join(dir, 'bad.yaml'), ['title: Bad', 'component: etcd', 'difficulty: 5', 'symptom: s', 'inject:', '  - machine: laptop', '    run: "true"', 'signatures: []', 'hints: [one, two]', 'solve: [{machine: server, run: "true"}]', 'fixed: [{machine: server, run: "true"}]', ''].join('\n'));
+    let messages: string[] = [];
+    try {
+      loadFaults(dir);
+    } catch (error) {
+      if (error instanceof LabFilesError) messages = error.errors.map((e) => `${e.file.split('/').pop()}:${e.line}: ${e.message}`);
+    }
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'bad.yaml:3: difficulty must be one of: 1, 2, 3',
+        'bad.yaml:6: inject.0.machine must be one of: jumpbox, server, node-0, node-1',
+        'bad.yaml:8: signatures must NOT have fewer than 1 items',
+        'bad.yaml:11: fixed.0 is missing "fail"',
+      ]),
+    );
   });
 });

@@ -15,6 +15,7 @@ const healthy: HostFacts = {
   cgroupControllers: ['cpu', 'memory', 'pids'],
   distro: { id: 'debian', like: [] },
   isRoot: true,
+  inotifyInstances: 8192,
 };
 
 const verdictOf = (facts: HostFacts, name: string) => diagnose(facts).find((r) => r.name === name)!;
@@ -57,6 +58,11 @@ describe('doctor verdicts', () => {
     expect(verdictOf({ ...healthy, totalMemoryBytes: 3 * GiB }, 'memory').verdict).toBe('warn');
     expect(verdictOf({ ...healthy, cacheFreeBytes: 1 * GiB }, 'disk').verdict).toBe('fail');
     expect(verdictOf({ ...healthy, cacheFreeBytes: 10 * GiB }, 'disk').verdict).toBe('warn');
+  });
+
+  it('warns when the inotify limit allows only a few clusters', () => {
+    expect(verdictOf({ ...healthy, inotifyInstances: 128 }, 'inotify')).toMatchObject({ verdict: 'warn', fix: 'lab setup (raises it to 512)' });
+    expect(hostIsReady(diagnose({ ...healthy, inotifyInstances: 128 }))).toBe(true);
   });
 
   it('fails when cgroup controllers are missing', () => {

@@ -1,0 +1,117 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MachineProvider } from '../../vm/provider.ts';
+import type { Check, MachineName } from './course.ts';
+import { LabFilesError, loadYaml, type LabFileError } from './lab-files.ts';
+import { readProgress, writeProgress } from './progress.ts';
+import { runChecks, runScript, type CheckOutcome } from './runner.ts';
+import { faultSchema, healthSchema } from './schema.ts';
+
+export interface Action {
+  machine: MachineName;
+  run: string;
+}
+
+export interface Fault {
+  id: string;
+  title: string;
+  component: string;
+  difficulty: 1 | 2 | 3;
+  symptom: string;
+  inject: Action[];
+  signatures: { component: string; contains: string }[];
+  hints: string[];
+  solve: Action[];
+  fixed: (Check & { machine: MachineName })[];
+}
+
+export interface HealthChecks {
+  health: (Check & { machine: MachineName; component: string })[];
+  guards: (Check & { machine: MachineName })[];
+}
+
+const LABS = fileURLToPath(new URL('../../labs/', import.meta.url));
+export const DEFAULT_FAULTS_DIR = join(LABS, 'faults');
+export const DEFAULT_HEALTH_FILE = join(LABS, 'health.yaml');
+
+/** Every fault file, validated; all problems are reported at once with file:line. */
+export function loadFaults(dir = DEFAULT_FAULTS_DIR): Fault[] {
+  const errors: LabFileError[] = [];
+  const faults: Fault[] = [];
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
+    const loaded = loadYaml<Omit<Fault, 'id'>>(join(dir, name), relative(process.cwd(), join(dir, name)), faultSchema, errors);
+    if (loaded) faults.push({ id: name.replace(/\.yaml$/, ''), ...loaded.data });
+  }
+  if (errors.length > 0) throw new LabFilesError(errors);
+  return faults;
+}
+
+export function loadHealth(file = DEFAULT_HEALTH_FILE): HealthChecks {
+  const errors: LabFileError[] = [];
+  const loaded = existsSync(file) ? loadYaml<HealthChecks>(file, relative(process.cwd(), file), healthSchema, errors) : null;
+  if (!loaded) throw new LabFilesError(errors.length ? errors : [{ file, line: 1, column: 1, message: 'missing' }]);
+  return loaded.data;
+}
+
+export interface ActiveFault {
+  id: string;
+  /** When it was injected, in milliseconds since the epoch. */
+  since: number;
+  hintsShown: number;
+}
+
+export const activeFault = (lab: string): ActiveFault | null => readProgress(lab).fault ?? null;
+
+function setActiveFault(lab: string, fault: ActiveFault | null): void {
+  const progress = readProgress(lab);
+  writeProgress(lab, fault ? { ...progress, fault } : { ...progress, fault: undefined });
+}
+
+export async function runActions(provider: MachineProvider, lab: string, actions: Action[]): Promise<{ ok: boolean; output: string }> {
+  for (const action of actions) {
+    const outcome = await runScript(provider, lab, action.machine, action.run);
+    if (!outcome.ok) return outcome;
+  }
+  return { ok: true, output: '' };
+}
+
+/** The cluster's health and the guards, together: what every fix must leave true. */
+export async function checkHealth(provider: MachineProvider, lab: string, health: HealthChecks): Promise<CheckOutcome> {
+  return runChecks(provider, lab, [...health.health, ...health.guards]);
+}
+
+export async function injectFault(provider: MachineProvider, lab: string, fault: Fault): Promise<{ ok: boolean; output: string }> {
+  const since = Date.now();
+  const outcome = await runActions(provider, lab, fault.inject);
+  if (outcome.ok) setActiveFault(lab, { id: fault.id, since, hintsShown: 0 });
+  return outcome;
+}
+
+/** Grades a fix: the fault's own checks, then every component's health, then the guards. */
+export async function gradeFix(provider: MachineProvider, lab: string, fault: Fault, health: HealthChecks): Promise<CheckOutcome> {
+  const [own, overall] = await Promise.all([runChecks(provider, lab, fault.fixed), checkHealth(provider, lab, health)]);
+  const failures = [...own.failures, ...overall.failures];
+  return { passed: failures.length === 0, failures };
+}
+
+export function clearFault(lab: string): void {
+  setActiveFault(lab, null);
+}
+
+export function nextFaultHint(lab: string, fault: Fault, active: ActiveFault): { text: string; index: number; total: number } {
+  const index = Math.min(active.hintsShown, fault.hints.length - 1);
+  setActiveFault(lab, { ...active, hintsShown: index + 1 });
+  return { text: fault.hints[index]!, index: index + 1, total: fault.hints.length };
+}
+
+/** Polls the grade until it passes or time runs out; components take seconds to settle after a fix. */
+export async function waitForFix(provider: MachineProvider, lab: string, fault: Fault, health: HealthChecks, timeoutMs = 150_000): Promise<CheckOutcome> {
+  const deadline = Date.now() + timeoutMs;
+  let outcome = await gradeFix(provider, lab, fault, health);
+  while (!outcome.passed && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    outcome = await gradeFix(provider, lab, fault, health);
+  }
+  return outcome;
+}

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerProvider } from '../../../vm/docker-provider.ts';
+import { clearFault, gradeFix, injectFault, loadFaults, loadHealth, runActions, waitForFix, checkHealth } from '../../../src/engine/faults.ts';
+import { loadCourse } from '../../../src/engine/course.ts';
+import { collectLogs } from '../../../src/logs/collect.ts';
+import { labUp } from '../../../src/lab/up.ts';
+import { ensureArtifacts } from '../../helpers/artifacts.ts';
+import { lab } from '../../helpers/cli.ts';
+import { ensureEngine } from '../../helpers/engine.ts';
+
+const LAB = `it-fault-${process.pid.toString(36)}`;
+const STATE = `/tmp/hardway-fault-state-${process.pid}`;
+const faults = loadFaults();
+const health = loadHealth();
+
+/** Polls the merged timeline until a line of the component contains the text. */
+async function waitForSignature(provider: DockerProvider, since: number, component: string, text: string, timeoutMs = 90_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const entries = await collectLogs(provider, LAB, { since, component });
+    if (entries.some((e) => e.message.includes(text) || e.raw.includes(text))) return true;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+  return false;
+}
+
+describe('every fault, end to end on one real cluster', () => {
+  const provider = new DockerProvider();
+
+  beforeAll(async () => {
+    process.env.HARDWAY_STATE = STATE;
+    await ensureEngine();
+    await ensureArtifacts();
+    await labUp(LAB, provider, Math.max(...loadCourse().map((c) => c.number)));
+    const healthy = await checkHealth(provider, LAB, health);
+    expect(healthy.failures.map((f) => `${f.check.fail} ${f.output}`)).toEqual([]);
+  }, 900_000);
+
+  afterAll(async () => {
+    await provider.deleteLab(LAB);
+  });
+
+  it('has at least one fault for each of the main components', () => {
+    const components = new Set(faults.map((f) => f.component));
+    for (const component of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'containerd', 'kube-proxy', 'cni', 'coredns', 'certificates', 'workload']) {
+      expect(components.has(component), component).toBe(true);
+    }
+  });
+
+  for (const fault of faults) {
+    it(`${fault.id}: inject, signature in lab logs, fix check fails, solution, healthy`, { timeout: 400_000 }, async () => {
+      const since = Date.now() - 1000;
+      let solvedAlready = false;
+      try {
+        const injected = await injectFault(provider, LAB, fault);
+        expect(injected.ok, injected.output).toBe(true);
+        for (const signature of fault.signatures) {
+          expect(await waitForSignature(provider, since, signature.component, signature.contains), `"${signature.contains}" from ${signature.component}`).toBe(true);
+        }
+        const broken = await gradeFix(provider, LAB, fault, health);
+        expect(broken.passed, 'the fix check passed while the fault was in').toBe(false);
+        const solved = await runActions(provider, LAB, fault.solve);
+        solvedAlready = true;
+        expect(solved.ok, solved.output).toBe(true);
+        const fixed = await waitForFix(provider, LAB, fault, health);
+        expect(fixed.failures.map((f) => `${f.check.fail} ${f.output}`)).toEqual([]);
+      } finally {
+        // One failing fault must not leave the next one a broken cluster.
+        if (!solvedAlready) await runActions(provider, LAB, fault.solve);
+        clearFault(LAB);
+      }
+    });
+  }
+
+  it('the CLI: break, check says what is broken, hint, giveup restores, and check has nothing left to grade', { timeout: 300_000 }, () => {
+    const env = { HARDWAY_STATE: STATE };
+    const broken = lab(['break', 'scheduler-stopped', '--lab', LAB], env, 120_000);
+    expect(broken.code, broken.stderr).toBe(0);
+    expect(broken.stdout).toMatch(/Symptom: New pods stay Pending/);
+    const again = lab(['break', '--random', '--lab', LAB], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already has a fault/);
+    const check = lab(['check', '--lab', LAB], env, 120_000);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toMatch(/kube-scheduler is not running on the server/);
+    expect(lab(['hint', '--lab', LAB], env).stdout).toMatch(/^Hint 1 of 3: /);
+    const giveup = lab(['giveup', '--lab', LAB], env, 240_000);
+    expect(giveup.code, giveup.stderr).toBe(0);
+    expect(giveup.stdout).toMatch(/systemctl start kube-scheduler/);
+    expect(lab(['faults']).stdout).toMatch(/etcd-stopped +etcd/);
+  });
+});
