@@ -62,7 +62,7 @@ async function ensureBaseImage(docker: Docker, recipe: ImageRecipe): Promise<str
   return tag;
 }
 
-async function imageExists(docker: Docker, tag: string): Promise<boolean> {
+export async function imageExists(docker: Docker, tag: string): Promise<boolean> {
   try {
     await docker.getImage(tag).inspect();
     return true;
@@ -143,7 +143,7 @@ function customiseScript(recipe: ImageRecipe): string {
 }
 
 /** Waits for a build or import stream to end, failing on the first error it reports. */
-function followToEnd(docker: Docker, stream: NodeJS.ReadableStream): Promise<void> {
+export function followToEnd(docker: Docker, stream: NodeJS.ReadableStream): Promise<void> {
   return new Promise((resolve, reject) =>
     docker.modem.followProgress(stream, (error, output: { error?: string }[] = []) => {
       const reported = output.find((event) => event.error)?.error;

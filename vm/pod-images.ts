@@ -8,7 +8,7 @@ import { pack } from 'tar-fs';
 import { LabError } from '../src/cli/errors.ts';
 import { Progress } from '../src/cli/output.ts';
 import { cacheDir } from '../src/host/paths.ts';
-import { hostDebianMirror, runStreaming } from './image.ts';
+import { followToEnd, hostDebianMirror, imageExists, runStreaming } from './image.ts';
 
 /** An image a pod can run, made locally from Debian's packages or our built binaries; no registry is pulled from. */
 export interface PodImage {
@@ -38,20 +38,11 @@ export function podImages(corednsBinary: string): PodImage[] {
 /** Builds each image the engine does not have yet. */
 export async function ensurePodImages(docker: Docker, images: PodImage[]): Promise<void> {
   for (const image of images) {
-    if (await hasImage(docker, image.localTag)) continue;
+    if (await imageExists(docker, image.localTag)) continue;
     const progress = new Progress('pod images');
     progress.update(`building ${image.reference}`);
     await image.build(docker, image.localTag);
     progress.done(`${image.reference} built`);
-  }
-}
-
-async function hasImage(docker: Docker, tag: string): Promise<boolean> {
-  try {
-    await docker.getImage(tag).inspect();
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -112,7 +103,7 @@ async function buildNginx(docker: Docker, tag: string): Promise<void> {
     tag: version,
     changes: ['CMD ["nginx", "-g", "daemon off;"]', 'EXPOSE 80'],
   });
-  await followStream(docker, stream);
+  await followToEnd(docker, stream);
 }
 
 function copyExecutable(from: string, to: string, packageName: string): void {
@@ -127,18 +118,14 @@ async function importFolder(docker: Docker, tag: string, changes: string[], fill
     fill(root);
     const [repo, version] = tag.split(':') as [string, string];
     const stream = await docker.importImage(Readable.from(pack(root)), { repo, tag: version, changes });
-    await followStream(docker, stream);
+    await followToEnd(docker, stream);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 }
 
-function followStream(docker: Docker, stream: NodeJS.ReadableStream): Promise<void> {
-  return new Promise((resolve, reject) => docker.modem.followProgress(stream, (error) => (error ? reject(error) : resolve())));
-}
-
 /** Kept for tests that need a small image of their own. */
 export async function ensureBusyboxImage(docker: Docker, tag = 'hardway/busybox:latest'): Promise<string> {
-  if (!(await hasImage(docker, tag))) await buildBusybox(docker, tag);
+  if (!(await imageExists(docker, tag))) await buildBusybox(docker, tag);
   return tag;
 }

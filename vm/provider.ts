@@ -6,7 +6,6 @@ export interface MachineSpec {
   name: string;
   ip: string;
   image: string;
-  network: string;
   /** Mount a volume here so nested container runtimes get a real filesystem for overlay mounts. */
   containerdVolume: boolean;
   /** Host folders shown read-only inside the machine: host path -> machine path. */

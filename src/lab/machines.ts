@@ -44,7 +44,6 @@ async function createAndStart(provider: MachineProvider, lab: string, role: Mach
     name: role.name,
     ip: machineIp(subnet, role),
     image,
-    network: `hardway-${lab}`,
     containerdVolume: role.worker,
     readOnlyFolders: role.name === 'jumpbox' ? { [artifactsRoot()]: RELEASES_IN_JUMPBOX, [COURSE_FILES]: FILES_IN_JUMPBOX } : {},
   });

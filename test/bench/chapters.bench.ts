@@ -5,9 +5,7 @@ import { labUp } from '../../src/lab/up.ts';
 import { loadCourse } from '../../src/engine/course.ts';
 import { ensureEngine } from '../helpers/engine.ts';
 import { sleep } from '../../src/util/time.ts';
-import { containerMemory } from './memory.ts';
-
-const MiB = 2 ** 20;
+import { labMemoryMiB } from './memory.ts';
 
 export async function benchChapters(): Promise<void> {
   await ensureEngine();
@@ -21,10 +19,7 @@ export async function benchChapters(): Promise<void> {
     await labUp(lab, provider, last);
     const seconds = (performance.now() - started) / 1000;
     await sleep(15_000);
-    const machines = await provider.list(lab);
-    const memory = machines.map((m) => containerMemory(m.containerId) ?? { usage: 0, rss: 0 });
-    const usage = memory.reduce((sum, m) => sum + m.usage, 0) / MiB;
-    const rss = memory.reduce((sum, m) => sum + m.rss, 0) / MiB;
+    const { charged: usage, rss } = await labMemoryMiB(provider, lab);
     console.log(`chapters: lab up ${last} on running machines (replay of chapters 1-${last - 1}): ${seconds.toFixed(1)} s (target <= 60 s)`);
     console.log(`chapters: whole cluster's memory 15 s later: ${usage.toFixed(0)} MiB charged, ${rss.toFixed(0)} MiB rss (target <= 1536 MiB)`);
   } finally {

@@ -5,11 +5,9 @@ import { ensureMachineImage } from '../../vm/image.ts';
 import { bringUpMachines } from '../../src/lab/machines.ts';
 import { ensureEngine } from '../helpers/engine.ts';
 import { sleep } from '../../src/util/time.ts';
-import { containerMemory } from './memory.ts';
+import { labMemoryMiB } from './memory.ts';
 
 const LAB = `bench-${process.pid.toString(36)}`;
-const MiB = 2 ** 20;
-
 export async function benchMachines(): Promise<void> {
   await ensureEngine();
   const provider = new DockerProvider();
@@ -19,10 +17,7 @@ export async function benchMachines(): Promise<void> {
     await bringUpMachines(LAB, provider);
     const upSeconds = (performance.now() - started) / 1000;
     await sleep(10_000);
-    const machines = await provider.list(LAB);
-    const memory = machines.map((m) => containerMemory(m.containerId) ?? { usage: 0, rss: 0 });
-    const usage = memory.reduce((sum, m) => sum + m.usage, 0) / MiB;
-    const rss = memory.reduce((sum, m) => sum + m.rss, 0) / MiB;
+    const { charged: usage, rss } = await labMemoryMiB(provider, LAB);
     console.log(`machines: lab up (4 machines, cached image): ${upSeconds.toFixed(2)} s (target <= 5 s)`);
     console.log(`machines: idle memory after 10 s: ${usage.toFixed(0)} MiB charged, ${rss.toFixed(0)} MiB rss (target <= 400 MiB)`);
   } finally {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type { MachineProvider } from '../../vm/provider.ts';
 
 /** Memory charged to a container's cgroup (v1 or v2 layout), as the kernel counts it. */
 export function containerMemory(id: string): { usage: number; rss: number } | null {
@@ -15,4 +16,11 @@ export function containerMemory(id: string): { usage: number; rss: number } | nu
     }
   }
   return null;
+}
+
+/** The lab's machines together: memory charged to their cgroups and resident, in MiB. */
+export async function labMemoryMiB(provider: MachineProvider, lab: string): Promise<{ charged: number; rss: number }> {
+  const memory = (await provider.list(lab)).map((m) => containerMemory(m.containerId) ?? { usage: 0, rss: 0 });
+  const MiB = 2 ** 20;
+  return { charged: memory.reduce((sum, m) => sum + m.usage, 0) / MiB, rss: memory.reduce((sum, m) => sum + m.rss, 0) / MiB };
 }
