@@ -8,6 +8,7 @@ import { labUp } from '../../src/lab/up.ts';
 import { startServer, type RunningServer } from '../../src/web/server.ts';
 import { ensureUiBuilt } from '../../src/web/ui-build.ts';
 import { ensureArtifacts } from '../helpers/artifacts.ts';
+import { ensureChromium } from '../helpers/browser.ts';
 import { ensureEngine } from '../helpers/engine.ts';
 
 const LAB = `it-ui-${process.pid.toString(36)}`;
@@ -49,7 +50,7 @@ describe('the browser lab', () => {
     await ensureArtifacts();
     await labUp(LAB, provider);
     server = await startServer({ lab: LAB, host: '127.0.0.1', port: 0, provider, chapters: loadCourse(), uiDir: await ensureUiBuilt() });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+    browser = await chromium.launch({ executablePath: await ensureChromium(), args: CHROMIUM_FLAGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 900_000);
