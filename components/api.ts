@@ -24,6 +24,7 @@ export interface MachineInfo {
 export interface LabState {
   lab: string;
   currentChapter: number;
+  components: string[];
   machines: MachineInfo[];
   chapters: ChapterInfo[];
 }
@@ -60,4 +61,26 @@ export function terminalUrl(machine: string, client: string, seen: number, colum
   const params = { machine, client, seen: String(seen), cols: String(columns), rows: String(rows), ...(token ? { token } : {}) };
   url.search = new URLSearchParams(params).toString();
   return url.toString();
+}
+
+export interface LogLine {
+  time: number;
+  machine: string;
+  component: string;
+  severity: string;
+  message: string;
+  raw: string;
+}
+
+export interface LogFilter {
+  component: string;
+  level: string;
+  grep: string;
+}
+
+export async function fetchLogs(since: number, filter: LogFilter): Promise<LogLine[]> {
+  const params = new URLSearchParams({ since: String(since), component: filter.component, level: filter.level, grep: filter.grep });
+  const response = await fetch(`./api/logs?${params}`, { headers: headers() });
+  if (!response.ok) return [];
+  return ((await response.json()) as { entries: LogLine[] }).entries;
 }

@@ -5,6 +5,7 @@ import './chapter-list.ts';
 import './machine-terminal.ts';
 import type { MachineTerminal } from './machine-terminal.ts';
 import './step-view.ts';
+import './log-timeline.ts';
 
 /** The browser lab: chapters, the current step's prose and buttons, and a terminal per machine. */
 export class LabApp extends LitElement {
@@ -35,11 +36,12 @@ export class LabApp extends LitElement {
     [role='tablist'] { display: flex; border-bottom: 1px solid #253340; }
     [role='tab'] { all: unset; padding: 8px 14px; cursor: pointer; color: #b3b1ad; font-size: 14px; }
     [role='tab'][aria-selected='true'] { color: #ffb454; box-shadow: inset 0 -2px #ffb454; }
-    machine-terminal { flex: 1; }
+    machine-terminal { flex: 3; }
+    log-timeline { flex: 2; min-height: 140px; }
     machine-terminal:not([active]) { display: none; }
     .error { padding: 20px; color: #f07178; }
     @media (max-width: 900px) {
-      :host { grid-template-columns: 1fr; grid-template-rows: auto auto minmax(280px, 1fr) 420px;
+      :host { grid-template-columns: 1fr; grid-template-rows: auto auto minmax(280px, 1fr) 620px;
         grid-template-areas: 'top' 'chapters' 'step' 'terminals'; height: auto; min-height: 100vh; }
       chapter-list { max-height: 30vh; border-right: none; border-bottom: 1px solid #253340; }
       step-view { border-right: none; }
@@ -93,6 +95,7 @@ export class LabApp extends LitElement {
           )}
         </div>
         ${this.state.machines.map((m) => html`<machine-terminal machine=${m.name} ?active=${m.name === this.activeMachine}></machine-terminal>`)}
+        <log-timeline .components=${this.state.components}></log-timeline>
       </section>
     `;
   }

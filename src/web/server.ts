@@ -10,6 +10,8 @@ import type { Chapter } from '../engine/course.ts';
 import { readProgress, stepKey } from '../engine/progress.ts';
 import { SolveError } from '../engine/runner.ts';
 import { MACHINES, findMachine } from '../lab/topology.ts';
+import { COMPONENTS, collectLogs } from '../logs/collect.ts';
+import { SEVERITIES, type Severity } from '../logs/parse.ts';
 import { TerminalRegistry } from './terminals.ts';
 
 export interface ServeOptions {
@@ -68,6 +70,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     response.setHeader('Set-Cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname === '/api/state' && request.method === 'GET') return sendJson(response, 200, await state());
+    if (url.pathname === '/api/logs' && request.method === 'GET') return sendJson(response, 200, await logs(url.searchParams));
     const action = url.pathname.match(/^\/api\/(check|hint|solve)$/)?.[1];
     if (action && request.method === 'POST') return sendJson(response, 200, await stepAction(action, await readJson(request)));
     return serveStatic(url.pathname, response);
@@ -79,6 +82,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     return {
       lab: options.lab,
       currentChapter: progress.chapter,
+      components: COMPONENTS,
       machines: MACHINES.map((role) => ({ name: role.name, description: role.description, state: machines.find((m) => m.name === role.name)?.state ?? 'missing' })),
       chapters: options.chapters.map((chapter) => ({
         number: chapter.number,
@@ -93,6 +97,20 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         })),
       })),
     };
+  }
+
+  /** The same merged timeline as `lab logs`, newest 500 lines since a moment (default: 5 minutes ago). */
+  async function logs(params: URLSearchParams): Promise<object> {
+    const since = Number(params.get('since')) || Date.now() - 5 * 60_000;
+    const level = params.get('level');
+    const entries = await collectLogs(options.provider, options.lab, {
+      since,
+      component: params.get('component') || undefined,
+      machine: params.get('machine') || undefined,
+      level: level && (SEVERITIES as string[]).includes(level) ? (level as Severity) : undefined,
+      grep: params.get('grep') || undefined,
+    });
+    return { entries: entries.slice(-500) };
   }
 
   async function stepAction(action: string, body: { chapter?: number; step?: string }): Promise<object> {

@@ -126,6 +126,16 @@ describe('the browser lab', () => {
     await page.screenshot({ path: `${ARTIFACTS}/browser-lab-checked.png` });
   });
 
+  it('shows every component\'s log in one timeline that follows live and filters by component', async () => {
+    const timeline = page.locator('log-timeline ol');
+    await expect.poll(() => timeline.innerText(), { timeout: 30_000 }).toMatch(/jumpbox\s+docker-registry/);
+    await page.locator('log-timeline select[aria-label="component"]').selectOption('docker-registry');
+    await expect.poll(async () => (await timeline.locator('li').allInnerTexts()).length, { timeout: 20_000 }).toBeGreaterThan(0);
+    const lines = await timeline.locator('li').allInnerTexts();
+    expect(lines.every((line) => line.includes('docker-registry'))).toBe(true);
+    await page.screenshot({ path: `${ARTIFACTS}/browser-lab-timeline.png` });
+  });
+
   it('Run in terminal types a code block into the right machine', async () => {
     await page.locator('chapter-list summary', { hasText: 'Set up the jumpbox' }).click();
     await page.locator('chapter-list button', { hasText: 'Install kubectl' }).click();
