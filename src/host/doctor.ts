@@ -80,7 +80,7 @@ function diskCheck(free: number, dir: string): CheckResult {
   return { name, verdict: 'ok', detail };
 }
 
-function cgroupCheck({ cgroupLayout, cgroupControllers }: HostFacts): CheckResult {
+function cgroupCheck({ cgroupLayout, cgroupControllers, unmountedCgroupControllers }: HostFacts): CheckResult {
   const name = 'cgroups';
   if (cgroupLayout === 'none') {
     return { name, verdict: 'fail', detail: 'no cgroup filesystem is mounted', fix: 'mount cgroups at /sys/fs/cgroup (containers cannot run without them)' };
@@ -88,6 +88,14 @@ function cgroupCheck({ cgroupLayout, cgroupControllers }: HostFacts): CheckResul
   const missing = ['cpu', 'memory', 'pids'].filter((c) => !cgroupControllers.includes(c));
   if (missing.length > 0) {
     return { name, verdict: 'fail', detail: `controllers missing: ${missing.join(', ')}`, fix: 'enable them on the kernel command line (cgroup_enable=...)' };
+  }
+  if (unmountedCgroupControllers.length > 0) {
+    return {
+      name,
+      verdict: 'warn',
+      detail: `v1 controllers ${unmountedCgroupControllers.join(', ')} are not mounted, so every machine shares them and one node's kubelet sees another's pods`,
+      fix: 'lab setup (mounts them)',
+    };
   }
   const layout = { v1: 'cgroup v1', hybrid: 'cgroup v1 (hybrid, v2 unused)', v2: 'cgroup v2' }[cgroupLayout];
   return { name, verdict: 'ok', detail: `${layout}; controllers ${cgroupControllers.join(' ')}` };

@@ -20,6 +20,8 @@ export interface HostFacts {
   kubectlVersion: string | null;
   cgroupLayout: CgroupLayout;
   cgroupControllers: string[];
+  /** v1 controllers the kernel enables but the host never mounted: Docker gives no container its own cgroup there. */
+  unmountedCgroupControllers: string[];
   distro: { id: string; like: string[] };
   isRoot: boolean;
   /** fs.inotify.max_user_instances: every kubelet and containerd takes several, host-wide. */
@@ -45,6 +47,7 @@ export async function gatherHostFacts(): Promise<HostFacts> {
     kubectlVersion,
     cgroupLayout: cgroupLayoutFrom(mountinfo),
     cgroupControllers: cgroupControllersFrom(mountinfo),
+    unmountedCgroupControllers: unmountedCgroupControllersFrom(safeRead(PROC_CGROUPS), mountinfo),
     distro: readDistro(),
     isRoot: process.getuid?.() === 0,
     inotifyInstances: readNumber(INOTIFY_INSTANCES),
@@ -101,6 +104,32 @@ export function cgroupControllersFrom(mountinfo: string): string[] {
     for (const name of readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').trim().split(/\s+/)) found.add(name);
   }
   return [...found].sort();
+}
+
+/** Whether the tmpfs that holds the v1 hierarchies is mounted read-only (new mount points need it writable). */
+export function cgroupRootReadOnly(mountinfo: string): boolean {
+  const root = mounts(mountinfo).find((m) => m.point === '/sys/fs/cgroup');
+  return root?.options.split(',').includes('ro') ?? false;
+}
+
+export const PROC_CGROUPS = '/proc/cgroups';
+
+/** Enabled v1 controllers, with the hierarchy each is attached to (controllers mounted together share one). */
+export function enabledV1Controllers(procCgroups: string): { name: string; hierarchy: number }[] {
+  return procCgroups
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => line.split(/\s+/))
+    .filter(([, hierarchy, , enabled]) => enabled === '1' && Number(hierarchy) > 0)
+    .map(([name = '', hierarchy]) => ({ name, hierarchy: Number(hierarchy) }));
+}
+
+/** On a v1 or hybrid host, the enabled v1 controllers that no cgroup mount carries. */
+export function unmountedCgroupControllersFrom(procCgroups: string, mountinfo: string): string[] {
+  const layout = cgroupLayoutFrom(mountinfo);
+  if (layout !== 'v1' && layout !== 'hybrid') return [];
+  const mounted = new Set(mounts(mountinfo).filter((m) => m.fstype === 'cgroup').flatMap((m) => m.options.split(',')));
+  return enabledV1Controllers(procCgroups).map((c) => c.name).filter((name) => !mounted.has(name)).sort();
 }
 
 export function readDistro(osRelease = safeRead('/etc/os-release')): { id: string; like: string[] } {

@@ -1,10 +1,10 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { LabError } from '../cli/errors.ts';
 import { say } from '../cli/output.ts';
 import { dockerdInstalled, probeEngine } from '../../vm/engine.ts';
 import { WANTED_INOTIFY_INSTANCES } from './doctor.ts';
-import { INOTIFY_INSTANCES, readDistro } from './facts.ts';
+import { cgroupRootReadOnly, enabledV1Controllers, INOTIFY_INSTANCES, PROC_CGROUPS, readDistro, unmountedCgroupControllersFrom } from './facts.ts';
 
 /** Debian packages the labs need on the host: the engine, and tools to build machine images locally. */
 export const HOST_PACKAGES = ['docker.io', 'debootstrap', 'busybox-static', 'catatonit', 'skopeo', 'iptables', 'ca-certificates', 'tar', 'xz-utils'];
@@ -40,6 +40,7 @@ export async function setupHost(options: SetupOptions): Promise<void> {
   }
 
   if (raiseInotifyLimit()) changed = true;
+  if (mountMissingCgroupControllers()) changed = true;
 
   say(changed ? 'Host is set up. Check it with: lab doctor' : 'Nothing to change: packages are installed and the Docker engine answers.');
 }
@@ -55,6 +56,40 @@ function raiseInotifyLimit(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * On a cgroup v1 host, Docker puts a container in its own cgroup only in the hierarchies the host has
+ * mounted; in any other (often hugetlb, net_cls,net_prio, perf_event) all machines share the root, and
+ * each node's kubelet finds the other nodes' pod cgroups there and tries to remove them as orphans.
+ * Mount those hierarchies where systemd would, so new machines get their own.
+ */
+function mountMissingCgroupControllers(): boolean {
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  const missing = unmountedCgroupControllersFrom(readFileSync(PROC_CGROUPS, 'utf8'), mountinfo);
+  if (missing.length === 0 || process.getuid?.() !== 0) return false;
+  const hierarchies = new Map<number, string[]>();
+  for (const { name, hierarchy } of enabledV1Controllers(readFileSync(PROC_CGROUPS, 'utf8'))) {
+    if (missing.includes(name)) hierarchies.set(hierarchy, [...(hierarchies.get(hierarchy) ?? []), name]);
+  }
+  const root = '/sys/fs/cgroup';
+  const readOnly = cgroupRootReadOnly(mountinfo);
+  try {
+    if (readOnly) execFileSync('mount', ['-o', 'remount,rw', root]);
+    for (const names of hierarchies.values()) {
+      const point = `${root}/${names.join(',')}`;
+      mkdirSync(point, { recursive: true });
+      execFileSync('mount', ['-t', 'cgroup', '-o', names.join(','), 'cgroup', point]);
+      for (const name of names) if (names.length > 1 && !existsSync(`${root}/${name}`)) symlinkSync(names.join(','), `${root}/${name}`);
+    }
+  } catch (error) {
+    say(`Could not mount the cgroup controllers ${missing.join(', ')} (${(error as Error).message.split('\n')[0]}); machines will share them.`);
+    return false;
+  } finally {
+    if (readOnly) spawnSync('mount', ['-o', 'remount,ro', root]);
+  }
+  say(`Mounted the cgroup v1 controllers ${missing.join(', ')}, so each machine gets its own cgroup in them.`);
+  return true;
 }
 
 export function packageInstalled(name: string): boolean {

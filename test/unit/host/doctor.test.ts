@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diagnose, hostIsReady, parseGoVersion } from '../../../src/host/doctor.ts';
-import { cgroupControllersFrom, cgroupLayoutFrom, readDistro, type HostFacts } from '../../../src/host/facts.ts';
+import { cgroupControllersFrom, cgroupLayoutFrom, cgroupRootReadOnly, enabledV1Controllers, readDistro, unmountedCgroupControllersFrom, type HostFacts } from '../../../src/host/facts.ts';
 
 const GiB = 1024 ** 3;
 
@@ -13,6 +13,7 @@ const healthy: HostFacts = {
   kubectlVersion: 'v1.35.8',
   cgroupLayout: 'hybrid',
   cgroupControllers: ['cpu', 'memory', 'pids'],
+  unmountedCgroupControllers: [],
   distro: { id: 'debian', like: [] },
   isRoot: true,
   inotifyInstances: 8192,
@@ -69,6 +70,12 @@ describe('doctor verdicts', () => {
     expect(verdictOf({ ...healthy, cgroupControllers: ['cpu'] }, 'cgroups')).toMatchObject({ verdict: 'fail' });
     expect(verdictOf({ ...healthy, cgroupLayout: 'none' }, 'cgroups')).toMatchObject({ verdict: 'fail' });
   });
+
+  it('warns when v1 controllers are enabled but unmounted, and names lab setup', () => {
+    const result = verdictOf({ ...healthy, unmountedCgroupControllers: ['hugetlb', 'perf_event'] }, 'cgroups');
+    expect(result).toMatchObject({ verdict: 'warn', fix: 'lab setup (mounts them)' });
+    expect(result.detail).toMatch(/hugetlb, perf_event are not mounted/);
+  });
 });
 
 describe('host facts parsing', () => {
@@ -84,6 +91,30 @@ describe('host facts parsing', () => {
   it('recognises a hybrid cgroup layout and its v1 controllers', () => {
     expect(cgroupLayoutFrom(hybrid)).toBe('hybrid');
     expect(cgroupControllersFrom(hybrid)).toEqual(['cpu', 'cpuacct', 'memory', 'pids']);
+  });
+
+  const procCgroups = [
+    '#subsys_name\thierarchy\tnum_cgroups\tenabled',
+    'cpu\t1\t111\t1',
+    'cpuacct\t1\t51\t1',
+    'memory\t4\t330\t1',
+    'pids\t8\t169\t1',
+    'net_cls\t12\t32\t1',
+    'net_prio\t12\t32\t1',
+    'hugetlb\t10\t32\t1',
+    'rdma\t0\t1\t1',
+    'misc\t9\t1\t0',
+  ].join('\n');
+
+  it('finds the enabled v1 controllers no mount carries (hierarchy 0 is v2-only, disabled ones are skipped)', () => {
+    expect(enabledV1Controllers(procCgroups).find((c) => c.name === 'net_prio')).toEqual({ name: 'net_prio', hierarchy: 12 });
+    expect(unmountedCgroupControllersFrom(procCgroups, hybrid)).toEqual(['hugetlb', 'net_cls', 'net_prio']);
+    expect(unmountedCgroupControllersFrom(procCgroups, '30 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw')).toEqual([]);
+  });
+
+  it('sees that the cgroup tmpfs is read-only', () => {
+    expect(cgroupRootReadOnly(hybrid)).toBe(true);
+    expect(cgroupRootReadOnly(hybrid.replace('tmpfs tmpfs ro,mode', 'tmpfs tmpfs rw,mode'))).toBe(false);
   });
 
   it('recognises v2 and a host with no cgroups', () => {
