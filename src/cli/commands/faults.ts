@@ -44,8 +44,11 @@ export function registerFaultCommands(program: Command): void {
     .command('faults')
     .description('list the break-and-fix exercises, with their component and difficulty')
     .action(() => {
-      for (const fault of faults()) {
-        say(`${fault.id.padEnd(30)} ${pc.dim(fault.component.padEnd(24))} ${'★'.repeat(fault.difficulty).padEnd(3)}  ${fault.title}`);
+      const all = faults();
+      const idWidth = Math.max(...all.map((f) => f.id.length));
+      const componentWidth = Math.max(...all.map((f) => f.component.length));
+      for (const fault of all) {
+        say(`${fault.id.padEnd(idWidth)}  ${pc.dim(fault.component.padEnd(componentWidth))} ${'★'.repeat(fault.difficulty).padEnd(3)}  ${fault.title}`);
       }
     });
 
