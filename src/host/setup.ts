@@ -66,10 +66,11 @@ function raiseInotifyLimit(): boolean {
  */
 function mountMissingCgroupControllers(): boolean {
   const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
-  const missing = unmountedCgroupControllersFrom(readFileSync(PROC_CGROUPS, 'utf8'), mountinfo);
+  const procCgroups = readFileSync(PROC_CGROUPS, 'utf8');
+  const missing = unmountedCgroupControllersFrom(procCgroups, mountinfo);
   if (missing.length === 0 || process.getuid?.() !== 0) return false;
   const hierarchies = new Map<number, string[]>();
-  for (const { name, hierarchy } of enabledV1Controllers(readFileSync(PROC_CGROUPS, 'utf8'))) {
+  for (const { name, hierarchy } of enabledV1Controllers(procCgroups)) {
     if (missing.includes(name)) hierarchies.set(hierarchy, [...(hierarchies.get(hierarchy) ?? []), name]);
   }
   const root = '/sys/fs/cgroup';
