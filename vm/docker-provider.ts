@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
-import { PassThrough, type Duplex, type Readable } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { withTimeout } from '../src/util/time.ts';
-import { connectEngine } from './engine.ts';
-import type { ExecOptions, ExecResult, LabNetwork, LogOptions, Machine, MachineProvider, MachineSpec, Terminal } from './provider.ts';
+import { connectEngine, probeEngine } from './engine.ts';
+import { ensureMachineImage } from './image.ts';
+import { publishPodImages } from './pod-images.ts';
+import type { EngineState, ExecOptions, ExecResult, LabNetwork, Machine, MachineProvider, MachineSpec, PodImage, Terminal } from './provider.ts';
 
 export const LAB_LABEL = 'hardway.lab';
 export const MACHINE_LABEL = 'hardway.machine';
@@ -17,6 +19,18 @@ const subnetFor = (index: number): string => `10.240.${index}.0/24`;
 
 export class DockerProvider implements MachineProvider {
   constructor(readonly docker: Docker = connectEngine()) {}
+
+  probe(): Promise<EngineState> {
+    return probeEngine(this.docker);
+  }
+
+  ensureMachineImage(): Promise<string> {
+    return ensureMachineImage(this.docker);
+  }
+
+  publishPodImages(images: PodImage[], registry: string): Promise<void> {
+    return publishPodImages(this.docker, images, registry);
+  }
 
   async createNetwork(lab: string): Promise<LabNetwork> {
     const name = networkName(lab);
@@ -144,24 +158,6 @@ export class DockerProvider implements MachineProvider {
       stream.once('close', finish);
     });
     return { stream, resize, exited };
-  }
-
-  async copyIn(lab: string, name: string, tar: Readable, destinationDir: string): Promise<void> {
-    await this.container(lab, name).putArchive(tar, { path: destinationDir });
-  }
-
-  async copyOut(lab: string, name: string, path: string): Promise<Readable> {
-    return (await this.container(lab, name).getArchive({ path })) as Readable;
-  }
-
-  async logs(lab: string, name: string, options: LogOptions = {}): Promise<string> {
-    const args = ['journalctl', '--no-pager', '-o', 'short-iso-precise'];
-    if (options.unit) args.push('-u', options.unit);
-    if (options.since) args.push('--since', options.since);
-    if (options.lines) args.push('-n', String(options.lines));
-    const result = await this.exec(lab, name, args);
-    if (result.exitCode !== 0) throw new Error(`journalctl failed on ${name}: ${result.stderr.trim()}`);
-    return result.stdout;
   }
 
   async list(lab?: string): Promise<Machine[]> {

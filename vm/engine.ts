@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import Docker from 'dockerode';
 import { withTimeout } from '../src/util/time.ts';
+import type { EngineState } from './provider.ts';
+
+export type { EngineState };
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
 
@@ -9,9 +12,6 @@ export function connectEngine(): Docker {
   return new Docker();
 }
 
-export type EngineState =
-  | { reachable: true; version: string; apiVersion: string; cgroupDriver: string; cgroupVersion: string }
-  | { reachable: false; reason: 'no-engine-installed' | 'not-running' | 'unreachable-host'; detail: string };
 
 /** Whether an engine answers, and if not, the most likely reason. */
 export async function probeEngine(docker = connectEngine(), timeoutMs = 5000): Promise<EngineState> {

@@ -3,15 +3,15 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { pack } from 'tar-fs';
 import { parse } from 'yaml';
-import { LabError } from '../src/cli/errors.ts';
-import { Progress } from '../src/cli/output.ts';
-import { cacheDir } from '../src/host/paths.ts';
+import { LabError } from '../src/util/errors.ts';
+import { Progress } from '../src/util/output.ts';
+import { cacheDir } from '../src/util/paths.ts';
+import { fromPackage } from '../src/util/package-root.ts';
 
-const IMAGE_DIR = fileURLToPath(new URL('./image/', import.meta.url));
+const IMAGE_DIR = fromPackage('vm', 'image');
 export const IMAGE_REPO = 'hardway/machine';
 
 export interface ImageRecipe {

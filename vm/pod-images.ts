@@ -1,49 +1,46 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { pack } from 'tar-fs';
-import { LabError } from '../src/cli/errors.ts';
-import { Progress } from '../src/cli/output.ts';
-import { cacheDir } from '../src/host/paths.ts';
+import { LabError } from '../src/util/errors.ts';
+import { Progress } from '../src/util/output.ts';
+import { cacheDir } from '../src/util/paths.ts';
 import { followToEnd, hostDebianMirror, imageExists, runStreaming } from './image.ts';
+import type { PodImage } from './provider.ts';
 
-/** An image a pod can run, made locally from Debian's packages or our built binaries; no registry is pulled from. */
-export interface PodImage {
-  /** The name learners type, as registries know it. */
-  reference: string;
-  /** Its repository path inside the lab's registry (what containerd asks a mirror for). */
-  registryPath: string;
-  /** The tag it has in the local Docker engine. */
-  localTag: string;
-  build: (docker: Docker, tag: string) => Promise<void>;
-}
+/** How each image is made, by its repository's last name. */
+const BUILDERS: Record<string, (docker: Docker, tag: string, image: PodImage) => Promise<void>> = {
+  pause: (docker, tag) => buildPause(docker, tag),
+  busybox: (docker, tag) => buildBusybox(docker, tag),
+  nginx: (docker, tag) => buildNginx(docker, tag),
+  coredns: (docker, tag, image) => buildCoredns(docker, tag, image.file ?? ''),
+};
 
-export function podImages(corednsBinary: string): PodImage[] {
-  return [
-    { reference: 'registry.k8s.io/pause:3.10', registryPath: 'pause:3.10', localTag: 'hardway/pause:3.10', build: buildPause },
-    { reference: 'docker.io/library/busybox:latest', registryPath: 'library/busybox:latest', localTag: 'hardway/busybox:latest', build: buildBusybox },
-    { reference: 'docker.io/library/nginx:latest', registryPath: 'library/nginx:latest', localTag: 'hardway/nginx:latest', build: buildNginx },
-    {
-      reference: 'docker.io/coredns/coredns:1.13.1',
-      registryPath: 'coredns/coredns:1.13.1',
-      localTag: 'hardway/coredns:1.13.1',
-      build: (docker, tag) => buildCoredns(docker, tag, corednsBinary),
-    },
-  ];
-}
+/** The tag an image has in the local Docker engine: hardway/<name>:<tag>. */
+const localTag = (image: PodImage): string => `hardway/${image.registryPath.split('/').pop()!}`;
 
-/** Builds each image the engine does not have yet. */
-export async function ensurePodImages(docker: Docker, images: PodImage[]): Promise<void> {
+/** Builds each image the engine does not have yet, then copies it into the lab's registry with skopeo. */
+export async function publishPodImages(docker: Docker, images: PodImage[], registry: string): Promise<void> {
   for (const image of images) {
-    if (await imageExists(docker, image.localTag)) continue;
-    const progress = new Progress('pod images');
-    progress.update(`building ${image.reference}`);
-    await image.build(docker, image.localTag);
-    progress.done(`${image.reference} built`);
+    await ensurePodImage(docker, image);
+    const progress = new Progress('image registry');
+    progress.update(`pushing ${image.reference}`);
+    await skopeoCopy(`docker-daemon:${localTag(image)}`, `docker://${registry}/${image.registryPath}`);
   }
+}
+
+async function ensurePodImage(docker: Docker, image: PodImage): Promise<void> {
+  const tag = localTag(image);
+  if (await imageExists(docker, tag)) return;
+  const build = BUILDERS[image.registryPath.split('/').pop()!.split(':')[0]!];
+  if (!build) throw new Error(`no recipe for the pod image ${image.reference}`);
+  const progress = new Progress('pod images');
+  progress.update(`building ${image.reference}`);
+  await build(docker, tag, image);
+  progress.done(`${image.reference} built`);
 }
 
 /** The sandbox ("pause") image: Debian's static catatonit, which in -P mode does exactly what pause does. */
@@ -128,4 +125,14 @@ async function importFolder(docker: Docker, tag: string, changes: string[], fill
 export async function ensureBusyboxImage(docker: Docker, tag = 'hardway/busybox:latest'): Promise<string> {
   if (!(await imageExists(docker, tag))) await buildBusybox(docker, tag);
   return tag;
+}
+
+function skopeoCopy(from: string, to: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', from, to], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', () => reject(new LabError('skopeo is not installed', 'run: lab setup')));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new LabError(`skopeo could not push ${from}: ${output.trim()}`, 'check that the jumpbox registry runs (lab status)'))));
+  });
 }

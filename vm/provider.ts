@@ -1,4 +1,19 @@
-import type { Duplex, Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
+
+/** Whether an engine answers; when it does not, why, so the error can say what to do. */
+export type EngineState =
+  | { reachable: true; version: string; apiVersion: string; cgroupDriver: string; cgroupVersion: string }
+  | { reachable: false; reason: 'no-engine-installed' | 'not-running' | 'unreachable-host'; detail: string };
+
+/** An image a pod can run, made locally (no registry is pulled from): what it is called, and where the lab's registry keeps it. */
+export interface PodImage {
+  /** The name learners type, as registries know it. */
+  reference: string;
+  /** Its repository path inside the lab's registry (what containerd asks a mirror for). */
+  registryPath: string;
+  /** A host file the image is made around (a built binary), when it has one. */
+  file?: string;
+}
 
 /** What a lab machine is made from. */
 export interface MachineSpec {
@@ -16,7 +31,7 @@ export interface Machine {
   lab: string;
   name: string;
   ip: string | null;
-  state: 'running' | 'stopped' | 'missing';
+  state: 'running' | 'stopped';
   containerId: string;
 }
 
@@ -31,7 +46,7 @@ export interface ExecOptions {
   input?: string | Buffer;
   env?: Record<string, string>;
   workdir?: string;
-  /** Kill the wait (not the process) after this long, and fail. */
+  /** Stop the command in the machine after this long (its whole process group), and fail. */
   timeoutMs?: number;
 }
 
@@ -41,12 +56,6 @@ export interface Terminal {
   resize(columns: number, rows: number): Promise<void>;
   /** Resolves with the shell's exit code when it ends. */
   exited: Promise<number>;
-}
-
-export interface LogOptions {
-  unit?: string;
-  since?: string;
-  lines?: number;
 }
 
 /** The networks a lab's machines share. */
@@ -60,15 +69,18 @@ export interface LabNetwork {
  * goes through here, so a provider other than Docker could stand behind it.
  */
 export interface MachineProvider {
+  /** Whether the engine behind the machines answers, and if not, the most likely reason. */
+  probe(): Promise<EngineState>;
+  /** The image machines are made from, built first if missing (minutes: it reports progress). */
+  ensureMachineImage(): Promise<string>;
+  /** Builds the pod images that are missing and pushes them into the registry at `registry` (host:port). */
+  publishPodImages(images: PodImage[], registry: string): Promise<void>;
   createNetwork(lab: string): Promise<LabNetwork>;
   create(spec: MachineSpec): Promise<Machine>;
   start(lab: string, name: string): Promise<void>;
   stop(lab: string, name: string): Promise<void>;
   exec(lab: string, name: string, command: string[], options?: ExecOptions): Promise<ExecResult>;
   terminal(lab: string, name: string, command: string[], size: { columns: number; rows: number }): Promise<Terminal>;
-  copyIn(lab: string, name: string, tar: Readable, destinationDir: string): Promise<void>;
-  copyOut(lab: string, name: string, path: string): Promise<Readable>;
-  logs(lab: string, name: string, options?: LogOptions): Promise<string>;
   list(lab?: string): Promise<Machine[]>;
   /** Removes every container, network and volume of the lab, whatever state it was left in. */
   deleteLab(lab: string): Promise<void>;

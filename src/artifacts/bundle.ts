@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { extract, pack } from 'tar-fs';
-import { LabError } from '../cli/errors.ts';
+import { LabError } from '../util/errors.ts';
 import { INDEX_FILE, artifactsRoot, componentDir, formatIndex, isCached, parseIndex, sha256File } from './cache.ts';
 import { hostPlatform, loadManifest, platformName } from './manifest.ts';
 

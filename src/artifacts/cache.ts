@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDir } from '../host/paths.ts';
+import { cacheDir } from '../util/paths.ts';
 import { platformName, type Component, type Platform } from './manifest.ts';
 
 export type SourceName = 'official' | 'mirror' | 'local' | 'source';

@@ -1,7 +1,7 @@
 import { createWriteStream, existsSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Progress } from '../cli/output.ts';
+import { Progress } from '../util/output.ts';
 
 const MiB = 2 ** 20;
 

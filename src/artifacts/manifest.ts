@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { fromPackage } from '../util/package-root.ts';
 
 export interface OfficialSource {
   url: string;
@@ -43,7 +44,7 @@ export const platformName = (platform: Platform): string => `${platform.os}-${pl
 let cached: Component[] | undefined;
 
 export function loadManifest(): Component[] {
-  cached ??= (parse(readFileSync(new URL('./manifest.yaml', import.meta.url), 'utf8')) as { components: Component[] }).components;
+  cached ??= (parse(readFileSync(fromPackage('src', 'artifacts', 'manifest.yaml'), 'utf8')) as { components: Component[] }).components;
   return cached;
 }
 

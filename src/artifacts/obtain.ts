@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { LabError } from '../cli/errors.ts';
-import { say } from '../cli/output.ts';
+import { LabError } from '../util/errors.ts';
+import { say } from '../util/output.ts';
 import { artifactsRoot, binaryPath, componentDir, isCached, landComponent, type SourceName } from './cache.ts';
 import { expand, hostPlatform, loadManifest, type Component, type Platform } from './manifest.ts';
 import { fromGoSource } from './sources/gobuild.ts';

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { USAGE_EXIT_CODE } from './errors.ts';
+import { USAGE_EXIT_CODE } from '../util/errors.ts';
 import { reportFailure } from './output.ts';
 import { registerArtifactCommands } from './commands/artifacts.ts';
 import { registerChapterCommands } from './commands/chapters.ts';
@@ -9,8 +9,9 @@ import { registerHostCommands } from './commands/host.ts';
 import { registerLogsCommand } from './commands/logs.ts';
 import { registerMachineCommands } from './commands/machines.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { fromPackage } from '../util/package-root.ts';
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(fromPackage('package.json'), 'utf8')) as { version: string };
 
 export function buildProgram(): Command {
   const program = new Command('lab')

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LabFilesError, loadYaml, type LabFileError } from './lab-files.ts';
 import { chapterSchema } from './schema.ts';
+import type { MachineName } from '../lab/topology.ts';
+import { fromPackage } from '../util/package-root.ts';
 
-export type MachineName = 'jumpbox' | 'server' | 'node-0' | 'node-1';
+export type { MachineName };
 
 export interface Check {
   run: string;
@@ -33,9 +34,8 @@ export interface Chapter {
   steps: Step[];
 }
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-export const DEFAULT_LABS_DIR = join(REPO, 'labs', 'chapters');
-export const DEFAULT_CONTENT_DIR = join(REPO, 'content');
+export const DEFAULT_LABS_DIR = fromPackage('labs', 'chapters');
+export const DEFAULT_CONTENT_DIR = fromPackage('content');
 
 /** A step's prose begins at a marker line `<!-- step: id -->` in the chapter's document. */
 const STEP_MARKER = /^<!--\s*step:\s*([a-z0-9-]+)\s*-->\s*$/gm;

@@ -1,12 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { MachineProvider } from '../../vm/provider.ts';
 import type { Check, MachineName } from './course.ts';
 import { LabFilesError, loadYaml, type LabFileError } from './lab-files.ts';
-import { readProgress, writeProgress } from './progress.ts';
-import { runChecks, runScript, type CheckOutcome } from './runner.ts';
+import { runChecks, runScript, type CheckOutcome, type ExecOutcome } from './runner.ts';
 import { faultSchema, healthSchema } from './schema.ts';
+import { pollUntil } from '../util/time.ts';
+import { fromPackage } from '../util/package-root.ts';
 
 export interface Action {
   machine: MachineName;
@@ -31,9 +31,8 @@ export interface HealthChecks {
   guards: (Check & { machine: MachineName })[];
 }
 
-const LABS = fileURLToPath(new URL('../../labs/', import.meta.url));
-export const DEFAULT_FAULTS_DIR = join(LABS, 'faults');
-export const DEFAULT_HEALTH_FILE = join(LABS, 'health.yaml');
+export const DEFAULT_FAULTS_DIR = fromPackage('labs', 'faults');
+export const DEFAULT_HEALTH_FILE = fromPackage('labs', 'health.yaml');
 
 /** Every fault file, validated; all problems are reported at once with file:line. */
 export function loadFaults(dir = DEFAULT_FAULTS_DIR): Fault[] {
@@ -54,21 +53,7 @@ export function loadHealth(file = DEFAULT_HEALTH_FILE): HealthChecks {
   return loaded.data;
 }
 
-export interface ActiveFault {
-  id: string;
-  /** When it was injected, in milliseconds since the epoch. */
-  since: number;
-  hintsShown: number;
-}
-
-export const activeFault = (lab: string): ActiveFault | null => readProgress(lab).fault ?? null;
-
-function setActiveFault(lab: string, fault: ActiveFault | null): void {
-  const progress = readProgress(lab);
-  writeProgress(lab, fault ? { ...progress, fault } : { ...progress, fault: undefined });
-}
-
-export async function runActions(provider: MachineProvider, lab: string, actions: Action[]): Promise<{ ok: boolean; output: string }> {
+export async function runActions(provider: MachineProvider, lab: string, actions: Action[]): Promise<ExecOutcome> {
   for (const action of actions) {
     const outcome = await runScript(provider, lab, action.machine, action.run);
     if (!outcome.ok) return outcome;
@@ -81,11 +66,8 @@ export async function checkHealth(provider: MachineProvider, lab: string, health
   return runChecks(provider, lab, [...health.health, ...health.guards]);
 }
 
-export async function injectFault(provider: MachineProvider, lab: string, fault: Fault): Promise<{ ok: boolean; output: string }> {
-  const since = Date.now();
-  const outcome = await runActions(provider, lab, fault.inject);
-  if (outcome.ok) setActiveFault(lab, { id: fault.id, since, hintsShown: 0 });
-  return outcome;
+export async function injectFault(provider: MachineProvider, lab: string, fault: Fault): Promise<ExecOutcome> {
+  return runActions(provider, lab, fault.inject);
 }
 
 /** Grades a fix: the fault's own checks, then every component's health, then the guards. */
@@ -95,23 +77,7 @@ export async function gradeFix(provider: MachineProvider, lab: string, fault: Fa
   return { passed: failures.length === 0, failures };
 }
 
-export function clearFault(lab: string): void {
-  setActiveFault(lab, null);
-}
-
-export function nextFaultHint(lab: string, fault: Fault, active: ActiveFault): { text: string; index: number; total: number } {
-  const index = Math.min(active.hintsShown, fault.hints.length - 1);
-  setActiveFault(lab, { ...active, hintsShown: index + 1 });
-  return { text: fault.hints[index]!, index: index + 1, total: fault.hints.length };
-}
-
 /** Polls the grade until it passes or time runs out; components take seconds to settle after a fix. */
 export async function waitForFix(provider: MachineProvider, lab: string, fault: Fault, health: HealthChecks, timeoutMs = 150_000): Promise<CheckOutcome> {
-  const deadline = Date.now() + timeoutMs;
-  let outcome = await gradeFix(provider, lab, fault, health);
-  while (!outcome.passed && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    outcome = await gradeFix(provider, lab, fault, health);
-  }
-  return outcome;
+  return pollUntil(() => gradeFix(provider, lab, fault, health), (outcome) => outcome.passed, timeoutMs, 3000);
 }

@@ -20,6 +20,14 @@ export class LabFilesError extends Error {
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 
+const validators = new WeakMap<object, ReturnType<typeof ajv.compile>>();
+/** Compiling a schema costs milliseconds; every chapter file shares one validator. */
+function compiled(schema: object): ReturnType<typeof ajv.compile> {
+  let validate = validators.get(schema);
+  if (!validate) validators.set(schema, (validate = ajv.compile(schema)));
+  return validate;
+}
+
 export interface LoadedYaml<T> {
   data: T;
   /** Where a value is, for errors found after schema validation. */
@@ -39,7 +47,7 @@ export function loadYaml<T>(file: string, shown: string, schema: object, errors:
     return null;
   }
   const data = doc.toJS() as T;
-  const validate = ajv.compile(schema);
+  const validate = compiled(schema);
   if (!validate(data)) {
     errors.push(...(validate.errors ?? []).map((e) => atOffset(offsetOf(doc, pathOfSubject(e)), describe(e))));
     return null;

@@ -1,8 +1,19 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stateDir } from '../host/paths.ts';
+import lockfile from 'proper-lockfile';
+import { LabError } from '../util/errors.ts';
+import { stateDir } from '../util/paths.ts';
 
-/** What a learner has done in one lab; kept on disk so it survives CLI and host restarts. */
+/** The fault injected into a lab, while it is not fixed. */
+export interface ActiveFault {
+  id: string;
+  /** Whether the learner chose it (its title may be shown) or asked for a surprise (it stays hidden). */
+  hidden: boolean;
+  hintsShown: number;
+}
+
+/** What a learner has done in one lab; kept on disk so it survives CLI, server and host restarts. */
 export interface Progress {
   /** The chapter the learner is working on. */
   chapter: number;
@@ -10,25 +21,49 @@ export interface Progress {
   passed: string[];
   /** How many hints of each step have been shown. */
   hintsShown: Record<string, number>;
-  /** The fault injected into this lab, while it is not fixed. */
-  fault?: { id: string; since: number; hintsShown: number };
+  fault?: ActiveFault;
 }
 
 export const stepKey = (chapter: number, stepId: string): string => `${chapter}/${stepId}`;
 
-const progressFile = (lab: string): string => join(stateDir(), 'labs', lab, 'progress.json');
+const labStateDir = (lab: string): string => join(stateDir(), 'labs', lab);
+const progressFile = (lab: string): string => join(labStateDir(lab), 'progress.json');
+const FRESH: Progress = { chapter: 1, passed: [], hintsShown: {} };
 
 export function readProgress(lab: string): Progress {
   const file = progressFile(lab);
-  if (!existsSync(file)) return { chapter: 1, passed: [], hintsShown: {} };
-  return JSON.parse(readFileSync(file, 'utf8')) as Progress;
+  if (!existsSync(file)) return { ...FRESH, passed: [], hintsShown: {} };
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<Progress>;
+    if (typeof parsed.chapter !== 'number' || !Array.isArray(parsed.passed)) throw new Error('not a progress record');
+    return { chapter: parsed.chapter, passed: parsed.passed, hintsShown: parsed.hintsShown ?? {}, ...(parsed.fault ? { fault: parsed.fault } : {}) };
+  } catch (error) {
+    throw new LabError(`the progress file ${file} is damaged (${(error as Error).message})`, `move it away and run the command again; lab up <chapter> rebuilds what the checks can grade`);
+  }
 }
 
-export function writeProgress(lab: string, progress: Progress): void {
-  const file = progressFile(lab);
-  mkdirSync(join(file, '..'), { recursive: true });
-  writeFileSync(`${file}.tmp`, JSON.stringify(progress, null, 2));
-  renameSync(`${file}.tmp`, file);
+/**
+ * Changes a lab's progress as one step: read, change, write, under a lock, so the CLI and a server
+ * working on the same lab at once cannot lose each other's updates. The write is atomic.
+ */
+export async function updateProgress(lab: string, change: (progress: Progress) => Progress): Promise<Progress> {
+  const dir = labStateDir(lab);
+  mkdirSync(dir, { recursive: true });
+  const release = await lockfile.lock(dir, { lockfilePath: join(dir, 'progress.lock'), retries: { retries: 50, minTimeout: 20, maxTimeout: 200 }, stale: 10_000 });
+  try {
+    const next = change(readProgress(lab));
+    const temporary = `${progressFile(lab)}.${randomBytes(4).toString('hex')}.tmp`;
+    writeFileSync(temporary, JSON.stringify(next, null, 2));
+    renameSync(temporary, progressFile(lab));
+    return next;
+  } finally {
+    await release();
+  }
+}
+
+/** Forgets everything about a lab: `lab down` leaves no stale ticks or phantom fault for the next one of that name. */
+export function clearProgress(lab: string): void {
+  rmSync(labStateDir(lab), { recursive: true, force: true });
 }
 
 export function markPassed(progress: Progress, key: string): Progress {

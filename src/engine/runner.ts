@@ -75,18 +75,18 @@ export async function fastForward(
   lab: string,
   chapters: Chapter[],
   target: number,
-  onStep: (event: StepEvent) => void,
+  onStep: (event: StepEvent) => void | Promise<void>,
 ): Promise<void> {
   for (const chapter of chapters.filter((c) => c.number < target)) {
     for (const step of chapter.steps) {
       if ((await checkStep(provider, lab, step)).passed) {
-        onStep({ chapter, step, action: 'already-done' });
+        await onStep({ chapter, step, action: 'already-done' });
         continue;
       }
       await solveStep(provider, lab, step);
       const after = await checkStep(provider, lab, step);
       if (!after.passed) throw new SolveError(step, after.failures.map((f) => `${f.check.fail}\n${f.output}`).join('\n'));
-      onStep({ chapter, step, action: 'solved' });
+      await onStep({ chapter, step, action: 'solved' });
     }
   }
 }

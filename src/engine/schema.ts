@@ -1,3 +1,7 @@
+import { MACHINE_NAMES } from '../lab/topology.ts';
+
+const machine = { enum: MACHINE_NAMES } as const;
+
 /** The JSON schema of a chapter manifest (labs/chapters/NN-name/chapter.yaml). */
 export const chapterSchema = {
   type: 'object',
@@ -17,7 +21,7 @@ export const chapterSchema = {
         properties: {
           id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
           title: { type: 'string', minLength: 1 },
-          machine: { enum: ['jumpbox', 'server', 'node-0', 'node-1'] },
+          machine,
           checks: {
             type: 'array',
             minItems: 1,
@@ -28,7 +32,7 @@ export const chapterSchema = {
               properties: {
                 run: { type: 'string', minLength: 1 },
                 fail: { type: 'string', minLength: 1 },
-                machine: { enum: ['jumpbox', 'server', 'node-0', 'node-1'] },
+                machine,
               },
             },
           },
@@ -40,7 +44,6 @@ export const chapterSchema = {
   },
 } as const;
 
-const machine = { enum: ['jumpbox', 'server', 'node-0', 'node-1'] } as const;
 const action = {
   type: 'object',
   additionalProperties: false,

@@ -1,11 +1,18 @@
-import { LabError } from '../cli/errors.ts';
+import { LabError } from '../util/errors.ts';
 import { loadCourse, type Chapter, type Step } from './course.ts';
+import { loadFaults, loadHealth } from './faults.ts';
+import type { Course } from './lab.ts';
 import { LabFilesError, formatLabError } from './lab-files.ts';
 import { readProgress, stepKey, type Progress } from './progress.ts';
 
-/** The course, or one clear error listing every problem in the lab files with file:line. */
+/** The chapters, or one clear error listing every problem in the lab files with file:line. */
 export function course(): Chapter[] {
-  return explainingLabFileErrors(loadCourse);
+  return explainingLabFileErrors(() => loadCourse());
+}
+
+/** Chapters, faults and health checks, validated; every problem of every file is reported at once. */
+export function loadCourseData(): Course {
+  return explainingLabFileErrors(() => ({ chapters: loadCourse(), faults: loadFaults(), health: loadHealth() }));
 }
 
 export function explainingLabFileErrors<T>(load: () => T): T {

@@ -4,7 +4,7 @@ import { statfs } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { promisify } from 'node:util';
 import { probeEngine, type EngineState } from '../../vm/engine.ts';
-import { cacheDir } from './paths.ts';
+import { cacheDir } from '../util/paths.ts';
 
 const run = promisify(execFile);
 

@@ -1,7 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { LabError } from '../cli/errors.ts';
-import { say } from '../cli/output.ts';
+import { LabError } from '../util/errors.ts';
+import { say } from '../util/output.ts';
 import { dockerdInstalled, probeEngine } from '../../vm/engine.ts';
 import { WANTED_INOTIFY_INSTANCES } from './doctor.ts';
 import { cgroupRootReadOnly, enabledV1Controllers, INOTIFY_INSTANCES, PROC_CGROUPS, readDistro, unmountedCgroupControllersFrom } from './facts.ts';

@@ -1,13 +1,11 @@
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { artifactsRoot } from '../artifacts/cache.ts';
-import { LabError } from '../cli/errors.ts';
+import { LabError } from '../util/errors.ts';
 import { sleep } from '../util/time.ts';
-import { Progress } from '../cli/output.ts';
-import { ensureMachineImage } from '../../vm/image.ts';
-import type { DockerProvider } from '../../vm/docker-provider.ts';
+import { Progress } from '../util/output.ts';
 import type { Machine, MachineProvider } from '../../vm/provider.ts';
 import { MACHINES, machineIp, type MachineRole } from './topology.ts';
+import { fromPackage } from '../util/package-root.ts';
 
 export interface MachineHealth {
   name: string;
@@ -15,9 +13,16 @@ export interface MachineHealth {
   failedUnits: string[];
 }
 
+export interface MachinesUp {
+  health: MachineHealth[];
+  /** Machines that existed but were stopped (a reboot, a dockerd restart): their cluster needs time to recover. */
+  restarted: string[];
+}
+
 /** Creates (or finds) the lab's network and machines, starts them, and waits for systemd to finish booting. */
-export async function bringUpMachines(lab: string, provider: DockerProvider): Promise<MachineHealth[]> {
-  const image = await ensureMachineImage(provider.docker);
+export async function bringUpMachines(lab: string, provider: MachineProvider): Promise<MachinesUp> {
+  const image = await provider.ensureMachineImage();
+  const restarted = (await provider.list(lab)).filter((m) => m.state === 'stopped').map((m) => m.name);
   const progress = new Progress(`lab ${lab}`);
   progress.update('network');
   const network = await provider.createNetwork(lab);
@@ -27,15 +32,15 @@ export async function bringUpMachines(lab: string, provider: DockerProvider): Pr
   const health = await Promise.all(MACHINES.map((role) => waitForBoot(provider, lab, role.name)));
   progress.update('root ssh from the jumpbox');
   await trustJumpbox(provider, lab);
-  progress.done(`${MACHINES.length} machines up on ${network.subnet}`);
-  return health;
+  progress.done(`${MACHINES.length} machines up on ${network.subnet}${restarted.length ? ` (restarted: ${restarted.join(', ')})` : ''}`);
+  return { health, restarted };
 }
 
 /** Where the jumpbox sees the cached upstream binaries, read-only: the lab's "downloads". */
 export const RELEASES_IN_JUMPBOX = '/opt/hardway/releases';
 /** Where the jumpbox sees the course's files (ca.conf, configs, units), read-only: the original's git clone. */
 export const FILES_IN_JUMPBOX = '/opt/hardway/files';
-const COURSE_FILES = fileURLToPath(new URL('../../labs/files', import.meta.url));
+const COURSE_FILES = fromPackage('labs', 'files');
 
 async function createAndStart(provider: MachineProvider, lab: string, role: MachineRole, image: string, subnet: string): Promise<void> {
   mkdirSync(artifactsRoot(), { recursive: true });

@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
 import { binaryPath } from '../artifacts/cache.ts';
 import { findComponent, hostPlatform } from '../artifacts/manifest.ts';
-import { LabError } from '../cli/errors.ts';
-import { Progress } from '../cli/output.ts';
+import { LabError } from '../util/errors.ts';
+import { Progress } from '../util/output.ts';
 import { sleep } from '../util/time.ts';
-import type { DockerProvider } from '../../vm/docker-provider.ts';
-import { ensurePodImages, podImages, type PodImage } from '../../vm/pod-images.ts';
+import type { MachineProvider, PodImage } from '../../vm/provider.ts';
 
 export const REGISTRY_PORT = 5000;
 
@@ -13,7 +11,7 @@ export const REGISTRY_PORT = 5000;
  * The lab has no internet, so pods pull from a real registry (Debian's docker-registry) on the
  * jumpbox; the workers' containerd is pointed at it as a mirror of docker.io and registry.k8s.io.
  */
-export async function stockRegistry(lab: string, provider: DockerProvider): Promise<void> {
+export async function stockRegistry(lab: string, provider: MachineProvider): Promise<void> {
   const jumpbox = (await provider.list(lab)).find((m) => m.name === 'jumpbox');
   if (!jumpbox?.ip) throw new LabError(`lab ${lab} has no running jumpbox`, `run: lab up --lab ${lab}`);
   const registry = `${jumpbox.ip}:${REGISTRY_PORT}`;
@@ -23,20 +21,27 @@ export async function stockRegistry(lab: string, provider: DockerProvider): Prom
   if (started.exitCode !== 0) throw new LabError(`docker-registry did not start on the jumpbox: ${started.stderr.trim()}`, 'lab shell jumpbox, then journalctl -u docker-registry');
   await waitForRegistry(registry);
 
-  const coredns = findComponent('coredns')!;
-  const images = podImages(binaryPath(coredns, 'coredns', hostPlatform()));
+  const images = podImages();
   const missing: PodImage[] = [];
   for (const image of images) if (!(await registryHas(registry, image.registryPath))) missing.push(image);
   if (missing.length === 0) {
     progress.done(`${images.length} images served at jumpbox:${REGISTRY_PORT}`);
     return;
   }
-  await ensurePodImages(provider.docker, missing);
-  for (const image of missing) {
-    progress.update(`pushing ${image.reference}`);
-    await skopeoCopy(`docker-daemon:${image.localTag}`, `docker://${registry}/${image.registryPath}`);
-  }
+  await provider.publishPodImages(missing, registry);
   progress.done(`${images.length} images served at jumpbox:${REGISTRY_PORT}`);
+}
+
+/** The images the course's pods run (the CoreDNS one carries our built binary), by the names learners type. */
+export function podImages(): PodImage[] {
+  const coredns = findComponent('coredns')!;
+  const tag = coredns.version.replace(/^v/, '');
+  return [
+    { reference: 'registry.k8s.io/pause:3.10', registryPath: 'pause:3.10' },
+    { reference: 'docker.io/library/busybox:latest', registryPath: 'library/busybox:latest' },
+    { reference: 'docker.io/library/nginx:latest', registryPath: 'library/nginx:latest' },
+    { reference: `docker.io/coredns/coredns:${tag}`, registryPath: `coredns/coredns:${tag}`, file: binaryPath(coredns, 'coredns', hostPlatform()) },
+  ];
 }
 
 async function waitForRegistry(registry: string, timeoutMs = 30_000): Promise<void> {
@@ -60,14 +65,4 @@ async function registryHas(registry: string, path: string): Promise<boolean> {
     signal: AbortSignal.timeout(5000),
   });
   return response.ok;
-}
-
-function skopeoCopy(from: string, to: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', from, to], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', () => reject(new LabError('skopeo is not installed', 'run: lab setup')));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new LabError(`skopeo could not push ${from}: ${output.trim()}`, 'check that the jumpbox registry runs (lab status)'))));
-  });
 }

@@ -1,16 +1,6 @@
 import type { MachineProvider } from '../../vm/provider.ts';
+import { ADMIN_KUBECONFIG_ON_SERVER, MACHINES, POD_COMPONENTS, findMachine } from '../lab/topology.ts';
 import { parseJournalLine, parsePodLine, SEVERITIES, type LogEntry, type Severity } from './parse.ts';
-
-/** The systemd units whose journals make the timeline, by machine. */
-export const UNITS_BY_MACHINE: Record<string, string[]> = {
-  jumpbox: ['docker-registry'],
-  server: ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'],
-  'node-0': ['containerd', 'kubelet', 'kube-proxy'],
-  'node-1': ['containerd', 'kubelet', 'kube-proxy'],
-};
-/** Add-ons that run as pods: their logs come through the API server. */
-export const POD_COMPONENTS: Record<string, string> = { coredns: 'k8s-app=kube-dns' };
-export const COMPONENTS = [...new Set([...Object.values(UNITS_BY_MACHINE).flat(), ...Object.keys(POD_COMPONENTS)])];
 
 export interface LogQuery {
   /** Milliseconds since the epoch. */
@@ -23,7 +13,7 @@ export interface LogQuery {
 
 /** Every machine's journal and the add-ons' pod logs since a moment, merged into one time-ordered list. */
 export async function collectLogs(provider: MachineProvider, lab: string, query: LogQuery): Promise<LogEntry[]> {
-  const machines = Object.keys(UNITS_BY_MACHINE).filter((m) => !query.machine || m === query.machine);
+  const machines = MACHINES.map((m) => m.name).filter((m) => !query.machine || m === query.machine);
   const batches = await Promise.all([
     ...machines.map((machine) => journalOf(provider, lab, machine, query)),
     ...(query.machine ? [] : Object.entries(POD_COMPONENTS).filter(([c]) => !query.component || c === query.component).map(([c, selector]) => podLogs(provider, lab, c, selector, query.since))),
@@ -32,7 +22,7 @@ export async function collectLogs(provider: MachineProvider, lab: string, query:
 }
 
 async function journalOf(provider: MachineProvider, lab: string, machine: string, query: LogQuery): Promise<LogEntry[]> {
-  const units = UNITS_BY_MACHINE[machine]!.filter((u) => !query.component || u === query.component);
+  const units = (findMachine(machine)?.units ?? []).filter((u) => !query.component || u === query.component);
   if (units.length === 0) return [];
   const args = ['journalctl', '--no-pager', '-o', 'json', '--output-fields=MESSAGE,PRIORITY,_SYSTEMD_UNIT,UNIT,SYSLOG_IDENTIFIER', '--since', `@${Math.floor(query.since / 1000)}`];
   for (const unit of units) args.push('-u', unit);
@@ -43,8 +33,8 @@ async function journalOf(provider: MachineProvider, lab: string, machine: string
 
 async function podLogs(provider: MachineProvider, lab: string, component: string, selector: string, since: number): Promise<LogEntry[]> {
   const script = [
-    'test -s /root/admin.kubeconfig && command -v kubectl >/dev/null || exit 0',
-    `kubectl --kubeconfig /root/admin.kubeconfig logs -n kube-system -l ${selector} --timestamps --prefix --tail=-1 --since-time=${new Date(since).toISOString()} --max-log-requests=10 --request-timeout=5s 2>/dev/null`,
+    `test -s ${ADMIN_KUBECONFIG_ON_SERVER} && command -v kubectl >/dev/null || exit 0`,
+    `kubectl --kubeconfig ${ADMIN_KUBECONFIG_ON_SERVER} logs -n kube-system -l ${selector} --timestamps --prefix --tail=-1 --since-time=${new Date(since).toISOString()} --max-log-requests=10 --request-timeout=5s 2>/dev/null`,
   ].join('\n');
   const result = await provider.exec(lab, 'server', ['bash', '-c', script]).catch(() => null);
   return result ? result.stdout.split('\n').flatMap((line) => parsePodLine(line, component) ?? []) : [];

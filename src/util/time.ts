@@ -17,3 +17,14 @@ export function withTimeout<T>(promise: Promise<T>, ms: number | undefined, what
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Calls `attempt` until `done` says its result is final or time runs out; returns the last result. */
+export async function pollUntil<T>(attempt: () => Promise<T>, done: (result: T) => boolean, timeoutMs: number, intervalMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let result = await attempt();
+  while (!done(result) && Date.now() < deadline) {
+    await sleep(intervalMs);
+    result = await attempt();
+  }
+  return result;
+}

@@ -4,22 +4,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { DockerProvider } from '../../vm/docker-provider.ts';
-import { checkAndRecord, nextHint, solveAndRecord } from '../engine/actions.ts';
-import type { Chapter } from '../engine/course.ts';
-import { readProgress, stepKey } from '../engine/progress.ts';
+import type { LabEngine } from '../engine/lab.ts';
 import { SolveError } from '../engine/runner.ts';
-import { MACHINES, findMachine } from '../lab/topology.ts';
-import { COMPONENTS, collectLogs } from '../logs/collect.ts';
+import { COMPONENTS, findMachine } from '../lab/topology.ts';
+import { collectLogs } from '../logs/collect.ts';
 import { SEVERITIES, type Severity } from '../logs/parse.ts';
 import { TerminalRegistry } from './terminals.ts';
 
 export interface ServeOptions {
-  lab: string;
+  engine: LabEngine;
   host: string;
   port: number;
-  provider: DockerProvider;
-  chapters: Chapter[];
   /** The built UI (index.html and its assets). */
   uiDir: string;
 }
@@ -44,7 +39,8 @@ const TYPES: Record<string, string> = {
 /** One server for the browser lab: the built UI, the engine's API and the machines' terminals, all behind a token. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const token = randomBytes(24).toString('hex');
-  const terminals = new TerminalRegistry(options.provider, options.lab);
+  const { engine } = options;
+  const terminals = new TerminalRegistry(engine.provider, engine.lab);
   const server = createServer((request, response) => {
     void handle(request, response).catch((error: unknown) => sendJson(response, 500, { error: error instanceof Error ? error.message : String(error) }));
   });
@@ -77,14 +73,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 
   async function state(): Promise<object> {
-    const progress = readProgress(options.lab);
-    const machines = await options.provider.list(options.lab);
+    const progress = engine.progress();
     return {
-      lab: options.lab,
+      lab: engine.lab,
       currentChapter: progress.chapter,
       components: COMPONENTS,
-      machines: MACHINES.map((role) => ({ name: role.name, description: role.description, state: machines.find((m) => m.name === role.name)?.state ?? 'missing' })),
-      chapters: options.chapters.map((chapter) => ({
+      machines: await engine.machines(),
+      chapters: engine.course.chapters.map((chapter) => ({
         number: chapter.number,
         title: chapter.title,
         summary: chapter.summary,
@@ -93,7 +88,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           title: step.title,
           machine: step.machine,
           prose: step.prose,
-          passed: progress.passed.includes(stepKey(chapter.number, step.id)),
+          passed: engine.passed(chapter, step, progress),
         })),
       })),
     };
@@ -103,7 +98,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   async function logs(params: URLSearchParams): Promise<object> {
     const since = Number(params.get('since')) || Date.now() - 5 * 60_000;
     const level = params.get('level');
-    const entries = await collectLogs(options.provider, options.lab, {
+    const entries = await collectLogs(engine.provider, engine.lab, {
       since,
       component: params.get('component') || undefined,
       machine: params.get('machine') || undefined,
@@ -114,12 +109,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 
   async function stepAction(action: string, body: { chapter?: number; step?: string }): Promise<object> {
-    const chapter = options.chapters.find((c) => c.number === body.chapter);
+    const chapter = engine.course.chapters.find((c) => c.number === body.chapter);
     const step = chapter?.steps.find((s) => s.id === body.step);
     if (!chapter || !step) return { error: `no step ${body.chapter}/${body.step}` };
-    if (action === 'hint') return nextHint(options.lab, chapter, step);
+    const name = `${chapter.number}/${step.id}`;
+    if (action === 'hint') return (await engine.hint(name)).hint;
     try {
-      const outcome = action === 'check' ? await checkAndRecord(options.provider, options.lab, chapter, step) : await solveAndRecord(options.provider, options.lab, chapter, step);
+      const outcome = action === 'check' ? (await engine.check(name)).outcome : (await engine.solve(name)).outcome;
       return {
         passed: outcome.passed,
         failures: outcome.failures.map((f) => ({ message: f.check.fail, output: f.output })),

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Progress } from '../cli/output.ts';
+import { Progress } from '../util/output.ts';
 
 const COMPONENTS = fileURLToPath(new URL('../../components', import.meta.url));
 export const UI_DIR = fileURLToPath(new URL('../../dist/ui', import.meta.url));

@@ -1,9 +1,8 @@
 // Measures `lab up 14` (every chapter replayed) on a warm cache, and the whole lab's memory after.
 // Prints figures; asserts nothing (targets: <= 60 s, <= 1.5 GiB).
 import { DockerProvider } from '../../vm/docker-provider.ts';
-import { labUp } from '../../src/lab/up.ts';
 import { loadCourse } from '../../src/engine/course.ts';
-import { ensureEngine } from '../helpers/engine.ts';
+import { ensureEngine, realLab } from '../helpers/engine.ts';
 import { sleep } from '../../src/util/time.ts';
 import { labMemoryMiB } from './memory.ts';
 
@@ -14,9 +13,9 @@ export async function benchChapters(): Promise<void> {
   const last = Math.max(...loadCourse().map((c) => c.number));
   process.env.HARDWAY_STATE = `/tmp/hardway-bench-state-${process.pid}`;
   try {
-    await labUp(lab, provider); // machines and registry first, so the figure below is the replay
+    await realLab(lab, provider).up(); // machines and registry first, so the figure below is the replay
     const started = performance.now();
-    await labUp(lab, provider, last);
+    await realLab(lab, provider).up(last);
     const seconds = (performance.now() - started) / 1000;
     await sleep(15_000);
     const { charged: usage, rss } = await labMemoryMiB(provider, lab);

@@ -3,13 +3,11 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DockerProvider } from '../../vm/docker-provider.ts';
-import { loadCourse } from '../../src/engine/course.ts';
-import { labUp } from '../../src/lab/up.ts';
 import { startServer, type RunningServer } from '../../src/web/server.ts';
 import { ensureUiBuilt } from '../../src/web/ui-build.ts';
 import { ensureArtifacts } from '../helpers/artifacts.ts';
 import { ensureChromium } from '../helpers/browser.ts';
-import { ensureEngine } from '../helpers/engine.ts';
+import { ensureEngine, realLab } from '../helpers/engine.ts';
 
 const LAB = `it-ui-${process.pid.toString(36)}`;
 const ARTIFACTS = 'test-results';
@@ -48,8 +46,9 @@ describe('the browser lab', () => {
     process.env.HARDWAY_STATE = `/tmp/hardway-ui-state-${process.pid}`;
     await ensureEngine();
     await ensureArtifacts();
-    await labUp(LAB, provider);
-    server = await startServer({ lab: LAB, host: '127.0.0.1', port: 0, provider, chapters: loadCourse(), uiDir: await ensureUiBuilt() });
+    const engine = realLab(LAB, provider);
+    await engine.up();
+    server = await startServer({ engine, host: '127.0.0.1', port: 0, uiDir: await ensureUiBuilt() });
     browser = await chromium.launch({ executablePath: await ensureChromium(), args: CHROMIUM_FLAGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LabError } from '../../cli/errors.ts';
-import { Progress } from '../../cli/output.ts';
-import { cacheDir } from '../../host/paths.ts';
+import { LabError } from '../../util/errors.ts';
+import { Progress } from '../../util/output.ts';
+import { cacheDir } from '../../util/paths.ts';
 import { expand, type Component, type GoSource, type Platform } from '../manifest.ts';
 
 /** Go caches live outside the repository, so a second build is warm. */

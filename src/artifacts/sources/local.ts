@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { LabError } from '../../cli/errors.ts';
+import { LabError } from '../../util/errors.ts';
 import type { Component } from '../manifest.ts';
 
 /** Binaries the user already has, in one folder (--bin-dir). Their versions are checked after landing. */

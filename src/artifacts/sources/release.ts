@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { LabError } from '../../cli/errors.ts';
+import { LabError } from '../../util/errors.ts';
 import { artifactsRoot, parseIndex, sha256File } from '../cache.ts';
 import { downloadFile, fetchText } from '../download.ts';
 import { expand, type Component, type Platform } from '../manifest.ts';

@@ -4,8 +4,8 @@ import { createBundle, importBundle } from '../../artifacts/bundle.ts';
 import { artifactsRoot, binaryPath, cachedOrigin, isCached, verifyCached } from '../../artifacts/cache.ts';
 import { hostPlatform } from '../../artifacts/manifest.ts';
 import { ALL_SOURCES, checkVersion, manifestComponents, obtainAll, parseSources } from '../../artifacts/obtain.ts';
-import { LabError } from '../errors.ts';
-import { say } from '../output.ts';
+import { LabError } from '../../util/errors.ts';
+import { say } from '../../util/output.ts';
 
 interface FetchOptions {
   source: string;

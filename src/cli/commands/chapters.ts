@@ -1,23 +1,22 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { checkAndRecord, nextHint, solveAndRecord } from '../../engine/actions.ts';
-import { SolveError } from '../../engine/runner.ts';
-import { readProgress, stepKey } from '../../engine/progress.ts';
-import { course, currentPosition, resolveStep } from '../../engine/session.ts';
-import { LabError } from '../errors.ts';
-import { checkFaultFix, findActiveFault, hintForFault } from './faults.ts';
-import { say } from '../output.ts';
-import { checkLabName, engineProvider, labOption } from './machines.ts';
+import { LabError } from '../../util/errors.ts';
+import { say } from '../../util/output.ts';
+import { labFlag, labOption, openLab } from '../context.ts';
+import type { CheckOutcome } from '../../engine/runner.ts';
+
+const sayFailures = (outcome: CheckOutcome): void => outcome.failures.forEach((failure) => say(`  ${pc.red('✗')} ${failure.check.fail}`));
 
 export function registerChapterCommands(program: Command): void {
   program
     .command('chapters')
     .description('list the chapters and how far you are in each')
     .addOption(labOption())
-    .action((options: { lab: string }) => {
-      const progress = readProgress(checkLabName(options.lab));
-      for (const chapter of course()) {
-        const done = chapter.steps.filter((s) => progress.passed.includes(stepKey(chapter.number, s.id))).length;
+    .action(async (options: { lab: string }) => {
+      const engine = await openLab(options.lab, { machines: false });
+      const progress = engine.progress();
+      for (const chapter of engine.course.chapters) {
+        const done = chapter.steps.filter((s) => engine.passed(chapter, s, progress)).length;
         const mark = done === chapter.steps.length ? pc.green('✓') : chapter.number === progress.chapter ? pc.cyan('›') : ' ';
         say(`${mark} ${String(chapter.number).padStart(2)}  ${chapter.title.padEnd(40)} ${pc.dim(`${done}/${chapter.steps.length} steps`)}`);
       }
@@ -27,14 +26,15 @@ export function registerChapterCommands(program: Command): void {
     .command('progress')
     .description('show every step of the current chapter and which have passed')
     .addOption(labOption())
-    .action((options: { lab: string }) => {
-      const lab = checkLabName(options.lab);
-      const { chapter, progress } = currentPosition(lab, course());
+    .action(async (options: { lab: string }) => {
+      const engine = await openLab(options.lab, { machines: false });
+      const { chapter, progress } = engine.position();
       say(pc.bold(`Chapter ${chapter.number}: ${chapter.title}`));
       for (const step of chapter.steps) {
-        const passed = progress.passed.includes(stepKey(chapter.number, step.id));
+        const passed = engine.passed(chapter, step, progress);
         say(`  ${passed ? pc.green('✓') : '·'} ${step.id.padEnd(20)} ${step.title}`);
       }
+      if (progress.fault) say(pc.yellow(`A fault is active: lab check grades its fix.`));
     });
 
   program
@@ -42,8 +42,8 @@ export function registerChapterCommands(program: Command): void {
     .description('print the current step\'s instructions (or a named step\'s)')
     .argument('[step]', 'a step id of the current chapter, or N/step-id')
     .addOption(labOption())
-    .action((name: string | undefined, options: { lab: string }) => {
-      const { chapter, step } = resolveStep(checkLabName(options.lab), course(), name);
+    .action(async (name: string | undefined, options: { lab: string }) => {
+      const { chapter, step } = (await openLab(options.lab, { machines: false })).step(name);
       say(pc.bold(`Chapter ${chapter.number} · ${step.title}  (on ${step.machine})`));
       say(step.prose);
     });
@@ -54,21 +54,26 @@ export function registerChapterCommands(program: Command): void {
     .argument('[step]', 'a step id of the current chapter, or N/step-id')
     .addOption(labOption())
     .action(async (name: string | undefined, options: { lab: string }) => {
-      const lab = checkLabName(options.lab);
-      const fault = name ? null : findActiveFault(lab);
-      if (fault) return checkFaultFix(lab, fault);
-      const chapters = course();
-      const { chapter, step } = resolveStep(lab, chapters, name);
-      const outcome = await checkAndRecord(await engineProvider(), lab, chapter, step);
+      const engine = await openLab(options.lab);
+      const result = await engine.check(name);
+      if (result.kind === 'fault') {
+        if (!result.outcome.passed) {
+          say('Still broken:');
+          sayFailures(result.outcome);
+          throw new LabError('not fixed yet', 'read the logs (lab logs --since 10m --level warn), or ask for a hint: lab hint');
+        }
+        say(`${pc.green('✓')} Fixed: ${result.fault.title}. Every component is healthy and no shortcut was taken.`);
+        return;
+      }
+      const { chapter, step, outcome, next } = result;
       if (!outcome.passed) {
         say(`${pc.red('✗')} ${step.title}`);
         for (const failure of outcome.failures) say(`  ${failure.check.fail}`);
         throw new LabError('not yet', 'fix what is said above and run lab check again, or ask for a hint: lab hint');
       }
       say(`${pc.green('✓')} ${step.title}`);
-      const next = currentPosition(lab, chapters);
       if (next.step) say(`Next: ${next.step.title} (lab show)`);
-      else if (chapters.some((c) => c.number === chapter.number + 1)) say(`Chapter ${chapter.number} is complete. Go on with: lab up ${chapter.number + 1}`);
+      else if (chapter.number < engine.lastChapter) say(`Chapter ${chapter.number} is complete. Go on with: lab up ${chapter.number + 1}${labFlag(engine.lab)}`);
       else say('You have finished the course.');
     });
 
@@ -77,14 +82,10 @@ export function registerChapterCommands(program: Command): void {
     .description('show the next hint for the current step (or the injected fault); each call says a little more')
     .argument('[step]', 'a step id of the current chapter, or N/step-id')
     .addOption(labOption())
-    .action((name: string | undefined, options: { lab: string }) => {
-      const lab = checkLabName(options.lab);
-      const fault = name ? null : findActiveFault(lab);
-      if (fault) return hintForFault(lab, fault);
-      const { chapter, step } = resolveStep(lab, course(), name);
-      const hint = nextHint(lab, chapter, step);
+    .action(async (name: string | undefined, options: { lab: string }) => {
+      const { hint } = await (await openLab(options.lab, { machines: false })).hint(name);
       say(`${pc.yellow(`Hint ${hint.index} of ${hint.total}`)}: ${hint.text}`);
-      if (hint.index === hint.total) say(pc.dim('That was the last hint; lab solve shows and runs the solution.'));
+      if (hint.index === hint.total) say(pc.dim(name === undefined ? 'That was the last hint; lab solve (or lab giveup, for a fault) shows the answer.' : 'That was the last hint; lab solve shows and runs the solution.'));
     });
 
   program
@@ -93,13 +94,13 @@ export function registerChapterCommands(program: Command): void {
     .argument('[step]', 'a step id of the current chapter, or N/step-id')
     .addOption(labOption())
     .action(async (name: string | undefined, options: { lab: string }) => {
-      const lab = checkLabName(options.lab);
-      const { chapter, step } = resolveStep(lab, course(), name);
-      const provider = await engineProvider();
+      const engine = await openLab(options.lab);
+      const { step } = engine.step(name);
       say(pc.dim(`# on ${step.machine}:\n${step.solve.trim()}`));
+      const { SolveError } = await import('../../engine/runner.ts');
       let outcome;
       try {
-        outcome = await solveAndRecord(provider, lab, chapter, step);
+        ({ outcome } = await engine.solve(name));
       } catch (error) {
         if (error instanceof SolveError) throw new LabError(error.message, 'read the output above; lab show explains the step, and lab check says what is still missing');
         throw error;

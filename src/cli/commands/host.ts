@@ -3,8 +3,8 @@ import pc from 'picocolors';
 import { diagnose, hostIsReady, type CheckResult } from '../../host/doctor.ts';
 import { gatherHostFacts } from '../../host/facts.ts';
 import { setupHost } from '../../host/setup.ts';
-import { LabError } from '../errors.ts';
-import { say } from '../output.ts';
+import { LabError } from '../../util/errors.ts';
+import { say } from '../../util/output.ts';
 
 const MARK = { ok: pc.green('✓'), warn: pc.yellow('!'), fail: pc.red('✗') } as const;
 

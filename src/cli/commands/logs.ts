@@ -1,10 +1,11 @@
 import { Option, type Command } from 'commander';
 import pc from 'picocolors';
-import { COMPONENTS, UNITS_BY_MACHINE, collectLogs, parseDuration, type LogQuery } from '../../logs/collect.ts';
+import { collectLogs, parseDuration, type LogQuery } from '../../logs/collect.ts';
+import { COMPONENTS, MACHINE_NAMES } from '../../lab/topology.ts';
 import { SEVERITIES, type LogEntry, type Severity } from '../../logs/parse.ts';
 import { sleep } from '../../util/time.ts';
-import { LabError } from '../errors.ts';
-import { checkLabName, engineProvider, labOption } from './machines.ts';
+import { LabError } from '../../util/errors.ts';
+import { checkLabName, engineProvider, labOption } from '../context.ts';
 
 const PALETTE = [pc.cyan, pc.magenta, pc.yellow, pc.green, pc.blue, pc.red, pc.white];
 const colourOf = (component: string) => PALETTE[Math.max(0, COMPONENTS.indexOf(component)) % PALETTE.length]!;
@@ -33,7 +34,7 @@ export function registerLogsCommand(program: Command): void {
     .command('logs')
     .description('one time-ordered stream of every component\'s log, from every machine and the add-on pods')
     .addOption(labOption())
-    .addOption(new Option('--machine <name>', 'only this machine').choices(Object.keys(UNITS_BY_MACHINE)))
+    .addOption(new Option('--machine <name>', 'only this machine').choices(MACHINE_NAMES))
     .addOption(new Option('--component <name>', 'only this component').choices(COMPONENTS))
     .option('--since <duration>', 'how far back (30s, 5m, 2h)', '5m')
     .addOption(new Option('--level <severity>', 'this severity and worse').choices(SEVERITIES))

@@ -1,38 +1,10 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import pc from 'picocolors';
-import { DockerProvider } from '../../../vm/docker-provider.ts';
-import { probeEngine } from '../../../vm/engine.ts';
-import { requireRunningMachine } from '../../lab/machines.ts';
-import { labUp } from '../../lab/up.ts';
-import { DEFAULT_LAB, MACHINES, findMachine, validLabName } from '../../lab/topology.ts';
-import { LabError } from '../errors.ts';
-import { say, warn } from '../output.ts';
-
-export const labOption = (): Option =>
-  new Option('--lab <name>', 'which lab (several can exist side by side)').env('HARDWAY_LAB').default(DEFAULT_LAB);
-
-/** A provider whose engine answers, or a clear error saying how to start one. */
-export async function engineProvider(): Promise<DockerProvider> {
-  const provider = new DockerProvider();
-  const engine = await probeEngine(provider.docker);
-  if (!engine.reachable) {
-    throw new LabError(
-      engine.reason === 'unreachable-host' ? `the Docker engine at DOCKER_HOST=${process.env.DOCKER_HOST} does not answer` : 'the Docker engine is not running',
-      'run: lab setup (it starts dockerd), then try again',
-    );
-  }
-  return provider;
-}
-
-export function checkLabName(lab: string): string {
-  if (!validLabName(lab)) throw new LabError(`"${lab}" is not a valid lab name`, 'use lowercase letters, digits and dashes, at most 31 characters');
-  return lab;
-}
-
-function checkMachineName(name: string): string {
-  if (!findMachine(name)) throw new LabError(`there is no machine called "${name}"`, `pick one of: ${MACHINES.map((m) => m.name).join(', ')}`);
-  return name;
-}
+import { MACHINES, findMachine } from '../../lab/topology.ts';
+import { LabError } from '../../util/errors.ts';
+import { say, warn } from '../../util/output.ts';
+import { checkLabName, checkMachineName, engineProvider, labFlag, labOption, openLab } from '../context.ts';
+import type { MachineProvider } from '../../../vm/provider.ts';
 
 export function registerMachineCommands(program: Command): void {
   program
@@ -41,16 +13,16 @@ export function registerMachineCommands(program: Command): void {
     .argument('[chapter]', 'the chapter to start at (earlier chapters are solved for you)')
     .addOption(labOption())
     .action(async (chapterText: string | undefined, options: { lab: string }) => {
-      const lab = checkLabName(options.lab);
       const chapter = chapterText === undefined ? undefined : Number(chapterText);
       if (chapter !== undefined && !Number.isInteger(chapter)) throw new LabError(`"${chapterText}" is not a chapter number`, 'see lab chapters', 2);
-      const health = await labUp(lab, await engineProvider(), chapter);
+      const engine = await openLab(options.lab);
+      const lab = engine.lab;
+      const health = await engine.up(chapter);
       for (const machine of health.filter((m) => m.systemState !== 'running')) {
         warn(`${machine.name}: systemd is ${machine.systemState}${machine.failedUnits.length ? ` (failed: ${machine.failedUnits.join(', ')})` : ''}`);
       }
-      const labFlag = lab === DEFAULT_LAB ? '' : ` --lab ${lab}`;
-      if (chapter !== undefined) say(`Chapter ${chapter} is ready. Read it with: lab show${labFlag}`);
-      say(`Open a shell with: lab shell jumpbox${labFlag}`);
+      if (chapter !== undefined) say(`Chapter ${chapter} is ready. Read it with: lab show${labFlag(lab)}`);
+      say(`Open a shell with: lab shell jumpbox${labFlag(lab)}`);
     });
 
   program
@@ -58,10 +30,9 @@ export function registerMachineCommands(program: Command): void {
     .description('remove every container, network and volume of the lab')
     .addOption(labOption())
     .action(async (options: { lab: string }) => {
-      const lab = checkLabName(options.lab);
-      const provider = await engineProvider();
-      await provider.deleteLab(lab);
-      say(`Lab ${lab} removed.`);
+      const engine = await openLab(options.lab);
+      await engine.down();
+      say(`Lab ${engine.lab} removed, with its progress.`);
     });
 
   program
@@ -93,7 +64,7 @@ export function registerMachineCommands(program: Command): void {
     .action(async (machine: string, options: { lab: string }) => {
       const lab = checkLabName(options.lab);
       const provider = await engineProvider();
-      await requireRunningMachine(provider, lab, checkMachineName(machine));
+      await requireRunning(provider, lab, checkMachineName(machine));
       process.exitCode = await attachTerminal(provider, lab, machine);
     });
 
@@ -106,7 +77,7 @@ export function registerMachineCommands(program: Command): void {
     .action(async (machine: string, command: string[], options: { lab: string }) => {
       const lab = checkLabName(options.lab);
       const provider = await engineProvider();
-      await requireRunningMachine(provider, lab, checkMachineName(machine));
+      await requireRunning(provider, lab, checkMachineName(machine));
       const result = await provider.exec(lab, machine, command);
       process.stdout.write(result.stdout);
       process.stderr.write(result.stderr);
@@ -115,7 +86,7 @@ export function registerMachineCommands(program: Command): void {
 }
 
 /** Connects this terminal to a login shell in the machine until the shell exits. */
-async function attachTerminal(provider: DockerProvider, lab: string, machine: string): Promise<number> {
+async function attachTerminal(provider: MachineProvider, lab: string, machine: string): Promise<number> {
   const size = () => ({ columns: process.stdout.columns || 80, rows: process.stdout.rows || 24 });
   const terminal = await provider.terminal(lab, machine, ['bash', '-l'], size());
   const stdin = process.stdin;
@@ -130,4 +101,9 @@ async function attachTerminal(provider: DockerProvider, lab: string, machine: st
   if (stdin.isTTY) stdin.setRawMode(false);
   stdin.pause();
   return code;
+}
+
+async function requireRunning(provider: MachineProvider, lab: string, machine: string): Promise<void> {
+  const { requireRunningMachine } = await import('../../lab/machines.ts');
+  await requireRunningMachine(provider, lab, machine);
 }

@@ -1,10 +1,7 @@
 import { Option, type Command } from 'commander';
-import { course } from '../../engine/session.ts';
-import { startServer } from '../../web/server.ts';
-import { ensureUiBuilt } from '../../web/ui-build.ts';
-import { LabError } from '../errors.ts';
-import { say, warn } from '../output.ts';
-import { checkLabName, engineProvider, labOption } from './machines.ts';
+import { LabError } from '../../util/errors.ts';
+import { say, warn } from '../../util/output.ts';
+import { labOption, openLab } from '../context.ts';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -14,14 +11,15 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('--port <port>', 'port to listen on').default('7070'))
     .addOption(new Option('--host <address>', 'address to listen on (anything but loopback exposes root shells: take care)').default('127.0.0.1'))
     .action(async (options: { lab: string; port: string; host: string }) => {
-      const lab = checkLabName(options.lab);
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new LabError(`"${options.port}" is not a port number`, 'use a number from 1 to 65535', 2);
-      const provider = await engineProvider();
-      if ((await provider.list(lab)).length === 0) throw new LabError(`lab ${lab} has no machines`, `start it first: lab up 1${lab === 'main' ? '' : ` --lab ${lab}`}`);
-      const chapters = course();
+      const engine = await openLab(options.lab);
+      const lab = engine.lab;
+      if ((await engine.provider.list(lab)).length === 0) throw new LabError(`lab ${lab} has no machines`, `start it first: lab up 1${lab === 'main' ? '' : ` --lab ${lab}`}`);
+      const { startServer } = await import('../../web/server.ts');
+      const { ensureUiBuilt } = await import('../../web/ui-build.ts');
       const uiDir = await ensureUiBuilt();
-      const server = await startServer({ lab, host: options.host, port, provider, chapters, uiDir }).catch((error: NodeJS.ErrnoException) => {
+      const server = await startServer({ engine, host: options.host, port, uiDir }).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'EADDRINUSE') throw new LabError(`port ${port} is already in use`, `pick another: lab serve --port ${port + 1}`);
         throw error;
       });

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerProvider } from '../../../vm/docker-provider.ts';
-import { clearFault, gradeFix, injectFault, loadFaults, loadHealth, runActions, waitForFix, checkHealth } from '../../../src/engine/faults.ts';
+import { gradeFix, injectFault, loadFaults, loadHealth, runActions, waitForFix, checkHealth } from '../../../src/engine/faults.ts';
 import { loadCourse } from '../../../src/engine/course.ts';
 import { collectLogs } from '../../../src/logs/collect.ts';
-import { labUp } from '../../../src/lab/up.ts';
 import { ensureArtifacts } from '../../helpers/artifacts.ts';
 import { lab } from '../../helpers/cli.ts';
-import { ensureEngine } from '../../helpers/engine.ts';
+import { ensureEngine, realLab } from '../../helpers/engine.ts';
 
 const LAB = `it-fault-${process.pid.toString(36)}`;
 const STATE = `/tmp/hardway-fault-state-${process.pid}`;
@@ -33,7 +32,7 @@ describe('every fault, end to end on one real cluster', () => {
     process.env.HARDWAY_STATE = STATE;
     await ensureEngine();
     await ensureArtifacts();
-    await labUp(LAB, provider, Math.max(...loadCourse().map((c) => c.number)));
+    await realLab(LAB, provider).up(Math.max(...loadCourse().map((c) => c.number)));
     const healthy = await checkHealth(provider, LAB, health);
     expect(healthy.failures.map((f) => `${f.check.fail} ${f.output}`)).toEqual([]);
   }, 900_000);
@@ -69,7 +68,6 @@ describe('every fault, end to end on one real cluster', () => {
       } finally {
         // One failing fault must not leave the next one a broken cluster.
         if (!solvedAlready) await runActions(provider, LAB, fault.solve);
-        clearFault(LAB);
       }
     });
   }

@@ -1,0 +1,299 @@
+import { ALL_SOURCES, manifestComponents, obtainAll, parseSources } from '../artifacts/obtain.ts';
+import { bringUpMachines, type MachineHealth } from '../lab/machines.ts';
+import { stockRegistry } from '../lab/registry.ts';
+import { MACHINES, type MachineRole } from '../lab/topology.ts';
+import { LabError } from '../util/errors.ts';
+import { Progress } from '../util/output.ts';
+import { pollUntil } from '../util/time.ts';
+import type { MachineProvider } from '../../vm/provider.ts';
+import type { Chapter, Step } from './course.ts';
+import { checkHealth, gradeFix, injectFault, runActions, waitForFix, type Fault, type HealthChecks } from './faults.ts';
+import { clearProgress, markPassed, readProgress, stepKey, updateProgress, type ActiveFault, type Progress as LabProgress } from './progress.ts';
+import { checkStep, fastForward, SolveError, solveStep, type CheckOutcome, type ExecOutcome } from './runner.ts';
+import { chapterByNumber, currentPosition, resolveStep, type Position } from './session.ts';
+
+/** The course as data: chapters, faults and what a healthy cluster is. */
+export interface Course {
+  chapters: Chapter[];
+  faults: Fault[];
+  health: HealthChecks;
+}
+
+export interface HintShown {
+  text: string;
+  index: number;
+  total: number;
+}
+
+export type CheckResult =
+  | { kind: 'fault'; fault: Fault; active: ActiveFault; outcome: CheckOutcome }
+  | { kind: 'step'; chapter: Chapter; step: Step; outcome: CheckOutcome; next: Position };
+
+export type HintResult = ({ kind: 'fault'; fault: Fault } | { kind: 'step'; chapter: Chapter; step: Step }) & { hint: HintShown };
+
+export interface BreakRequest {
+  /** A fault by id; without it, one at random from those matching the filters. */
+  id?: string;
+  component?: string;
+  difficulty?: number;
+}
+
+export interface MachineState {
+  name: string;
+  description: string;
+  state: 'running' | 'stopped' | 'missing';
+  ip: string | null;
+}
+
+/** How long a restarted lab may take to pass again the steps it had passed (etcd, API server, kubelets, pods). */
+const RECOVERY_MS = 240_000;
+
+/** The next rung of a hint ladder: the last one again once all are shown. */
+export function climbLadder(hints: string[], shown: number): HintShown {
+  const index = Math.min(shown, hints.length - 1);
+  return { text: hints[index]!, index: index + 1, total: hints.length };
+}
+
+/**
+ * One lab, as both front ends drive it: the CLI's commands and the browser lab's API are thin calls
+ * into here. Everything it knows about machines goes through the MachineProvider.
+ */
+export class LabEngine {
+  constructor(
+    readonly provider: MachineProvider,
+    readonly lab: string,
+    readonly course: Course,
+  ) {}
+
+  get lastChapter(): number {
+    return Math.max(...this.course.chapters.map((c) => c.number));
+  }
+
+  progress(): LabProgress {
+    return readProgress(this.lab);
+  }
+
+  /** Whether a step has passed, in the given progress (read afresh when not given). */
+  passed(chapter: Chapter, step: Step, progress: LabProgress = this.progress()): boolean {
+    return progress.passed.includes(stepKey(chapter.number, step.id));
+  }
+
+  position(): Position {
+    return currentPosition(this.lab, this.course.chapters);
+  }
+
+  /** Each machine of the lab, including those not (yet) created. */
+  async machines(): Promise<MachineState[]> {
+    const existing = await this.provider.list(this.lab);
+    return MACHINES.map((role: MachineRole) => {
+      const machine = existing.find((m) => m.name === role.name);
+      return { name: role.name, description: role.description, state: machine?.state ?? 'missing', ip: machine?.ip ?? null };
+    });
+  }
+
+  /**
+   * Binaries, machines and the registry, then the solutions of every chapter before `chapter`, so the
+   * learner lands at its start. Safe to re-run: steps whose checks already pass are not solved again.
+   * Machines that come back from a reboot are given time to recover before anything is graded.
+   */
+  async up(chapter?: number): Promise<MachineHealth[]> {
+    if (chapter !== undefined) chapterByNumber(this.course.chapters, chapter);
+    const required = manifestComponents().filter((component) => !component.optional);
+    await obtainAll(required, {
+      sources: parseSources(process.env.HARDWAY_SOURCES ?? ALL_SOURCES.join(',')),
+      mirror: process.env.HARDWAY_MIRROR,
+      binDir: process.env.HARDWAY_BIN_DIR,
+    });
+    const { health, restarted } = await bringUpMachines(this.lab, this.provider);
+    await stockRegistry(this.lab, this.provider);
+    if (restarted.length > 0) await this.waitForRecovery();
+    if (chapter === undefined) return health;
+    if (this.progress().fault) {
+      throw new LabError('this lab has a fault to fix, so its chapters are not replayed', 'fix it (lab check grades the fix), or give up on it: lab giveup');
+    }
+    await this.fastForwardTo(chapter);
+    return health;
+  }
+
+  /** Waits until every step the lab had passed passes again, or the recovery time is over. */
+  private async waitForRecovery(): Promise<void> {
+    const passed = new Set(this.progress().passed);
+    const steps = this.course.chapters.flatMap((c) => c.steps.filter((s) => passed.has(stepKey(c.number, s.id))));
+    if (steps.length === 0) return;
+    const progress = new Progress('recovering after a restart');
+    const failing = async (): Promise<Step[]> => {
+      const outcomes = await Promise.all(steps.map((step) => checkStep(this.provider, this.lab, step)));
+      return steps.filter((_, i) => !outcomes[i]!.passed);
+    };
+    const left = await pollUntil(
+      async () => {
+        const still = await failing();
+        progress.update(`${steps.length - still.length}/${steps.length} passed steps pass again`);
+        return still;
+      },
+      (still) => still.length === 0,
+      RECOVERY_MS,
+      3000,
+    );
+    progress.done(left.length === 0 ? `all ${steps.length} passed steps pass again` : `${left.length} steps still fail; they are solved again`);
+  }
+
+  private async fastForwardTo(chapter: number): Promise<void> {
+    const total = this.course.chapters.filter((c) => c.number < chapter).reduce((sum, c) => sum + c.steps.length, 0);
+    const progress = new Progress(`chapters before ${chapter}`);
+    let done = 0;
+    try {
+      await fastForward(this.provider, this.lab, this.course.chapters, chapter, async ({ chapter: c, step, action }) => {
+        done += 1;
+        progress.update(`${done}/${total} ${c.number}/${step.id} ${action === 'solved' ? 'solved' : 'already done'}`);
+        await updateProgress(this.lab, (state) => markPassed(state, stepKey(c.number, step.id)));
+      });
+    } catch (error) {
+      if (error instanceof SolveError) {
+        throw new LabError(`replaying "${error.step.title}" failed:\n${error.output}`, `run lab up ${chapter} again (it continues where it stopped); if it fails the same way, lab down and start over`);
+      }
+      throw error;
+    }
+    await updateProgress(this.lab, (state) => ({ ...state, chapter }));
+    progress.done(total === 0 ? 'nothing to replay' : `${total} steps replayed or already done`);
+  }
+
+  /** Removes every machine, network and volume of the lab, and forgets its progress and fault. */
+  async down(): Promise<void> {
+    await this.provider.deleteLab(this.lab);
+    clearProgress(this.lab);
+  }
+
+  /** A new lab of the same name at the start of `chapter`. */
+  async reset(chapter: number): Promise<MachineHealth[]> {
+    chapterByNumber(this.course.chapters, chapter);
+    await this.down();
+    return this.up(chapter);
+  }
+
+  step(name?: string): { chapter: Chapter; step: Step } {
+    return resolveStep(this.lab, this.course.chapters, name);
+  }
+
+  /** With a fault active (and no step named), grades its fix; else grades a step and records a pass. */
+  async check(name?: string): Promise<CheckResult> {
+    const active = name ? null : this.activeFault();
+    if (active) {
+      const outcome = await gradeFix(this.provider, this.lab, active.fault, this.course.health);
+      if (outcome.passed) await this.clearFault();
+      return { kind: 'fault', fault: active.fault, active: active.state, outcome };
+    }
+    const { chapter, step } = this.step(name);
+    const outcome = await this.gradeStep(chapter, step);
+    return { kind: 'step', chapter, step, outcome, next: this.position() };
+  }
+
+  private async gradeStep(chapter: Chapter, step: Step): Promise<CheckOutcome> {
+    const outcome = await checkStep(this.provider, this.lab, step);
+    if (outcome.passed) await updateProgress(this.lab, (state) => markPassed(state, stepKey(chapter.number, step.id)));
+    return outcome;
+  }
+
+  /** The next hint of the active fault's ladder, or of a step's. */
+  async hint(name?: string): Promise<HintResult> {
+    const active = name ? null : this.activeFault();
+    if (active) {
+      const hint = climbLadder(active.fault.hints, active.state.hintsShown);
+      await updateProgress(this.lab, (state) => (state.fault ? { ...state, fault: { ...state.fault, hintsShown: hint.index } } : state));
+      return { kind: 'fault', fault: active.fault, hint };
+    }
+    const { chapter, step } = this.step(name);
+    const key = stepKey(chapter.number, step.id);
+    let hint: HintShown | null = null;
+    await updateProgress(this.lab, (state) => {
+      hint = climbLadder(step.hints, state.hintsShown[key] ?? 0);
+      return { ...state, hintsShown: { ...state.hintsShown, [key]: hint.index } };
+    });
+    return { kind: 'step', chapter, step, hint: hint! };
+  }
+
+  /** Runs a step's solution and grades it; a solution that fails to run throws SolveError. */
+  async solve(name?: string): Promise<{ chapter: Chapter; step: Step; outcome: CheckOutcome }> {
+    const { chapter, step } = this.step(name);
+    await solveStep(this.provider, this.lab, step);
+    return { chapter, step, outcome: await this.gradeStep(chapter, step) };
+  }
+
+  activeFault(): { fault: Fault; state: ActiveFault } | null {
+    const state = this.progress().fault;
+    const fault = state && this.course.faults.find((f) => f.id === state.id);
+    return state && fault ? { fault, state } : null;
+  }
+
+  /** The faults a break request may pick from. */
+  candidates(request: BreakRequest): Fault[] {
+    if (request.id) return this.course.faults.filter((f) => f.id === request.id);
+    return this.course.faults.filter((f) => (!request.component || f.component === request.component) && (!request.difficulty || f.difficulty === request.difficulty));
+  }
+
+  /** Breaks a healthy cluster with one fault; a random one stays hidden until the learner gives up. */
+  async breakCluster(request: BreakRequest, random: () => number = Math.random): Promise<Fault> {
+    const pool = this.candidates(request);
+    if (pool.length === 0) {
+      throw new LabError(request.id ? `there is no fault "${request.id}"` : 'no fault matches that component and difficulty', 'see lab faults', 2);
+    }
+    if (this.activeFault()) throw new LabError('this lab already has a fault to fix', 'fix it (lab check grades the fix), or give up on it: lab giveup');
+    const healthy = await checkHealth(this.provider, this.lab, this.course.health);
+    if (!healthy.passed) throw new UnhealthyClusterError(healthy, this.lab, this.lastChapter);
+    const fault = pool[Math.floor(random() * pool.length)]!;
+    const injected = await injectFault(this.provider, this.lab, fault);
+    if (!injected.ok) throw new LabError(`injecting the fault failed:\n${injected.output}`, 'lab heal restores the cluster');
+    await updateProgress(this.lab, (state) => ({ ...state, fault: { id: fault.id, hidden: !request.id, hintsShown: 0 } }));
+    return fault;
+  }
+
+  /** Applies the active fault's fix and waits for a healthy cluster; the fault is cleared once it is. */
+  async giveUp(): Promise<{ fault: Fault; fix: ExecOutcome; outcome: CheckOutcome }> {
+    const active = this.activeFault();
+    if (!active) throw new LabError('no fault is active in this lab', 'break one first: lab break --random');
+    const fix = await runActions(this.provider, this.lab, active.fault.solve);
+    const progress = new Progress('waiting for a healthy cluster');
+    progress.update('checking');
+    const outcome = fix.ok ? await waitForFix(this.provider, this.lab, active.fault, this.course.health) : { passed: false, failures: [] };
+    if (outcome.passed) {
+      await this.clearFault();
+      progress.done('healthy again');
+    }
+    return { fault: active.fault, fix, outcome };
+  }
+
+  /** Restores a healthy cluster whatever happened: the active fault's fix, then every step re-checked and re-solved where broken. */
+  async heal(): Promise<{ fix: ExecOutcome | null; outcome: CheckOutcome }> {
+    const active = this.activeFault();
+    const fix = active ? await runActions(this.provider, this.lab, active.fault.solve) : null;
+    const progress = new Progress('healing');
+    await fastForward(this.provider, this.lab, this.course.chapters, this.lastChapter + 1, async ({ chapter, step, action }) => {
+      if (action === 'solved') progress.update(`${chapter.number}/${step.id} restored`);
+      await updateProgress(this.lab, (state) => markPassed(state, stepKey(chapter.number, step.id)));
+    });
+    await this.clearFault();
+    const outcome = await checkHealth(this.provider, this.lab, this.course.health);
+    if (outcome.passed) progress.done('every component is healthy');
+    return { fix, outcome };
+  }
+
+  private async clearFault(): Promise<void> {
+    await updateProgress(this.lab, ({ fault: _cleared, ...rest }) => rest);
+  }
+
+  /** The health checks and guards alone, for a page that shows the cluster's state. */
+  health(): Promise<CheckOutcome> {
+    return checkHealth(this.provider, this.lab, this.course.health);
+  }
+}
+
+/** Breaking an unhealthy cluster would teach nothing: says what is unhealthy and how to get a healthy one. */
+export class UnhealthyClusterError extends LabError {
+  constructor(
+    readonly outcome: CheckOutcome,
+    lab: string,
+    last: number,
+  ) {
+    super('the cluster is not healthy, so breaking it would teach nothing', `build it with lab up ${last}${lab === 'main' ? '' : ` --lab ${lab}`}, or restore it with lab heal`);
+  }
+}
