@@ -14,6 +14,9 @@ export const containerName = (lab: string, machine: string): string => `hardway-
 export const networkName = (lab: string): string => `hardway-${lab}`;
 const volumeName = (lab: string, machine: string): string => `hardway-${lab}-${machine}-containerd`;
 
+/** Seconds a timed-out command gets to end after SIGTERM before it is killed. */
+const KILL_GRACE_S = 5;
+
 /** Lab networks are carved from 10.240.0.0/16, one /24 per lab. */
 const subnetFor = (index: number): string => `10.240.${index}.0/24`;
 
@@ -111,8 +114,12 @@ export class DockerProvider implements MachineProvider {
   }
 
   async exec(lab: string, name: string, command: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const seconds = options.timeoutMs ? Math.max(1, Math.ceil(options.timeoutMs / 1000)) : 0;
+    // A bounded command is run under coreutils' timeout inside the machine, so running out of time
+    // stops it there (its whole process group) instead of leaving it behind.
+    const cmd = seconds ? ['timeout', `--kill-after=${KILL_GRACE_S}`, String(seconds), ...command] : command;
     const exec = await this.container(lab, name).exec({
-      Cmd: command,
+      Cmd: cmd,
       AttachStdin: options.input !== undefined,
       AttachStdout: true,
       AttachStderr: true,
@@ -125,16 +132,18 @@ export class DockerProvider implements MachineProvider {
     const stderr = collect();
     this.docker.modem.demuxStream(stream, stdout.sink, stderr.sink);
     if (options.input !== undefined) stream.end(options.input);
+    const what = `${command.join(' ').slice(0, 80)} on ${name}`;
     await withTimeout(
       new Promise<void>((resolve, reject) => {
         stream.on('end', resolve);
         stream.on('close', resolve);
         stream.on('error', reject);
       }),
-      options.timeoutMs,
-      `${command.join(' ')} on ${name}`,
-    );
+      seconds ? (seconds + KILL_GRACE_S + 5) * 1000 : undefined,
+      what,
+    ).finally(() => stream.destroy());
     const { ExitCode } = await exec.inspect();
+    if (seconds && (ExitCode === 124 || ExitCode === 137)) throw new Error(`${what} did not finish within ${seconds} s and was stopped`);
     return { exitCode: ExitCode ?? -1, stdout: stdout.text(), stderr: stderr.text() };
   }
 

@@ -78,6 +78,6 @@ export async function gradeFix(provider: MachineProvider, lab: string, fault: Fa
 }
 
 /** Polls the grade until it passes or time runs out; components take seconds to settle after a fix. */
-export async function waitForFix(provider: MachineProvider, lab: string, fault: Fault, health: HealthChecks, timeoutMs = 150_000): Promise<CheckOutcome> {
-  return pollUntil(() => gradeFix(provider, lab, fault, health), (outcome) => outcome.passed, timeoutMs, 3000);
+export async function waitForFix(provider: MachineProvider, lab: string, fault: Fault, health: HealthChecks, timeoutMs = 150_000, intervalMs = 3000): Promise<CheckOutcome> {
+  return pollUntil(() => gradeFix(provider, lab, fault, health), (outcome) => outcome.passed, timeoutMs, intervalMs);
 }

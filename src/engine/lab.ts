@@ -45,8 +45,31 @@ export interface MachineState {
   ip: string | null;
 }
 
-/** How long a restarted lab may take to pass again the steps it had passed (etcd, API server, kubelets, pods). */
-const RECOVERY_MS = 240_000;
+/** What a lab needs from outside its machines; the defaults are the real binaries and the jumpbox's registry. */
+export interface LabSetup {
+  /** Makes sure the pinned binaries are in the cache. */
+  artifacts(): Promise<void>;
+  /** Starts the lab's image registry and stocks it with the pod images. */
+  registry(lab: string, provider: MachineProvider): Promise<void>;
+  /** How long a restarted lab may take to pass again the steps it had passed (etcd, API server, kubelets, pods). */
+  recoveryMs: number;
+  /** How often a waiting lab is graded again. */
+  pollMs: number;
+}
+
+export const REAL_SETUP: LabSetup = {
+  async artifacts() {
+    const required = manifestComponents().filter((component) => !component.optional);
+    await obtainAll(required, {
+      sources: parseSources(process.env.HARDWAY_SOURCES ?? ALL_SOURCES.join(',')),
+      mirror: process.env.HARDWAY_MIRROR,
+      binDir: process.env.HARDWAY_BIN_DIR,
+    });
+  },
+  registry: stockRegistry,
+  recoveryMs: 240_000,
+  pollMs: 3000,
+};
 
 /** The next rung of a hint ladder: the last one again once all are shown. */
 export function climbLadder(hints: string[], shown: number): HintShown {
@@ -63,6 +86,7 @@ export class LabEngine {
     readonly provider: MachineProvider,
     readonly lab: string,
     readonly course: Course,
+    private readonly setup: LabSetup = REAL_SETUP,
   ) {}
 
   get lastChapter(): number {
@@ -98,14 +122,9 @@ export class LabEngine {
    */
   async up(chapter?: number): Promise<MachineHealth[]> {
     if (chapter !== undefined) chapterByNumber(this.course.chapters, chapter);
-    const required = manifestComponents().filter((component) => !component.optional);
-    await obtainAll(required, {
-      sources: parseSources(process.env.HARDWAY_SOURCES ?? ALL_SOURCES.join(',')),
-      mirror: process.env.HARDWAY_MIRROR,
-      binDir: process.env.HARDWAY_BIN_DIR,
-    });
+    await this.setup.artifacts();
     const { health, restarted } = await bringUpMachines(this.lab, this.provider);
-    await stockRegistry(this.lab, this.provider);
+    await this.setup.registry(this.lab, this.provider);
     if (restarted.length > 0) await this.waitForRecovery();
     if (chapter === undefined) return health;
     if (this.progress().fault) {
@@ -132,8 +151,8 @@ export class LabEngine {
         return still;
       },
       (still) => still.length === 0,
-      RECOVERY_MS,
-      3000,
+      this.setup.recoveryMs,
+      this.setup.pollMs,
     );
     progress.done(left.length === 0 ? `all ${steps.length} passed steps pass again` : `${left.length} steps still fail; they are solved again`);
   }
@@ -254,7 +273,7 @@ export class LabEngine {
     const fix = await runActions(this.provider, this.lab, active.fault.solve);
     const progress = new Progress('waiting for a healthy cluster');
     progress.update('checking');
-    const outcome = fix.ok ? await waitForFix(this.provider, this.lab, active.fault, this.course.health) : { passed: false, failures: [] };
+    const outcome = fix.ok ? await waitForFix(this.provider, this.lab, active.fault, this.course.health, this.setup.recoveryMs, this.setup.pollMs) : { passed: false, failures: [] };
     if (outcome.passed) {
       await this.clearFault();
       progress.done('healthy again');

@@ -79,6 +79,13 @@ describe('lab machines on the real Docker engine', () => {
     expect(result.stdout).toContain('hello from a nested container');
   });
 
+  it('a command that runs out of time is stopped inside the machine, children too', async () => {
+    const slow = provider.exec(LAB_A, 'server', ['sh', '-c', 'sleep 300 & sleep 301; wait'], { timeoutMs: 2000 });
+    await expect(slow).rejects.toThrow(/did not finish within 2 s and was stopped/);
+    const left = await provider.exec(LAB_A, 'server', ['sh', '-c', 'pgrep -f "sleep 30[01]" || true']);
+    expect(left.stdout.trim()).toBe('');
+  });
+
   it('reads a machine\'s journal into the log timeline', async () => {
     const entries = await collectLogs(provider, LAB_A, { since: Date.now() - 3_600_000, component: 'docker-registry' });
     expect(entries.length).toBeGreaterThan(0);

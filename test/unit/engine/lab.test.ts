@@ -1,0 +1,198 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UnhealthyClusterError } from '../../../src/engine/lab.ts';
+import { readProgress } from '../../../src/engine/progress.ts';
+import { SolveError } from '../../../src/engine/runner.ts';
+import { LabError } from '../../../src/util/errors.ts';
+import { chapter, fakeCourse, fakeLab, step } from '../../helpers/fake-course.ts';
+
+/** A lab built to the end of the fake course, healthy. */
+async function finishedLab() {
+  const made = fakeLab();
+  await made.engine.up(3);
+  made.provider.factsOf('unit').add('healthy');
+  return made;
+}
+
+describe('the engine: steps', () => {
+  it('check fails with the step\'s own message, solve makes it pass, and the pass is recorded', async () => {
+    const { engine } = fakeLab();
+    await engine.up();
+    const before = await engine.check();
+    expect(before.kind).toBe('step');
+    expect(before.outcome.passed).toBe(false);
+    expect(before.outcome.failures.map((f) => f.check.fail)).toEqual(['a1 is not done']);
+    const solved = await engine.solve();
+    expect(solved.outcome.passed).toBe(true);
+    expect(readProgress('unit').passed).toEqual(['1/a1']);
+    expect(engine.position().step?.id).toBe('a2');
+  });
+
+  it('the hint ladder climbs one rung per call and stays on the last', async () => {
+    const { engine } = fakeLab();
+    const texts = [];
+    for (let i = 0; i < 5; i++) texts.push((await engine.hint()).hint);
+    expect(texts.map((h) => `${h.index}/${h.total}`)).toEqual(['1/3', '2/3', '3/3', '3/3', '3/3']);
+    expect(texts[2]!.text).toBe('a1: the answer');
+    // another step has a ladder of its own
+    expect((await engine.hint('1/a2')).hint.index).toBe(1);
+  });
+
+  it('names a step as N/id or by id in the current chapter, and says what exists when it does not', () => {
+    const { engine } = fakeLab();
+    expect(engine.step('2/b2').step.id).toBe('b2');
+    expect(engine.step('a2').chapter.number).toBe(1);
+    const unknown = (() => { try { engine.step('2/zz'); } catch (error) { return error as LabError; } })();
+    expect(unknown?.message).toBe('chapter 2 has no step "zz"');
+    expect(unknown?.next).toBe('its steps are: b1, b2');
+    expect(() => engine.step('9/a')).toThrow(/there is no chapter 9/);
+  });
+
+  it('a solution that fails to run is a SolveError, and nothing is recorded', async () => {
+    const course = fakeCourse();
+    course.chapters[0] = chapter(1, [step('a1', { solve: 'fail' })]);
+    const { engine } = fakeLab(course);
+    await engine.up();
+    await expect(engine.solve()).rejects.toBeInstanceOf(SolveError);
+    expect(readProgress('unit').passed).toEqual([]);
+  });
+});
+
+describe('the engine: lab up, reset, down', () => {
+  it('lab up N replays the chapters before N, records each step and the chapter, and a re-run solves nothing again', async () => {
+    const { engine, provider } = fakeLab();
+    await engine.up(3);
+    expect(readProgress('unit')).toMatchObject({ chapter: 3, passed: ['1/a1', '1/a2', '2/b1', '2/b2'] });
+    expect(provider.ran('unit', 'set c1')).toBe(0);
+    await engine.up(3);
+    expect(provider.counters.get('solve-a1')).toBe(1);
+  });
+
+  it('resumes after a crash: a replay that stopped half-way continues where it stopped', async () => {
+    const course = fakeCourse();
+    course.chapters[1] = chapter(2, [step('b1', { solve: 'has ready-for-b1\nset b1' }), step('b2')]);
+    const { engine, provider } = fakeLab(course);
+    await expect(engine.up(3)).rejects.toThrow(/replaying "Step b1" failed/);
+    expect(readProgress('unit').passed).toEqual(['1/a1', '1/a2']);
+    provider.factsOf('unit').add('ready-for-b1');
+    await engine.up(3);
+    expect(provider.counters.get('solve-a1')).toBe(1);
+    expect(readProgress('unit').passed).toEqual(['1/a1', '1/a2', '2/b1', '2/b2']);
+  });
+
+  it('after a restart it waits for the steps it had passed to pass again before grading anything', async () => {
+    const { engine, provider } = fakeLab();
+    await engine.up(3);
+    provider.stopAll('unit');
+    // the cluster comes back slowly: b2's check fails for a few rounds after the machines start
+    provider.slowFacts.set('b2', 3);
+    await engine.up(3);
+    expect(provider.counters.get('solve-b2')).toBe(1);
+    expect((await engine.machines()).every((m) => m.state === 'running')).toBe(true);
+  });
+
+  it('lab down removes the machines and forgets progress and the active fault', async () => {
+    const { engine, provider } = await finishedLab();
+    await engine.breakCluster({ id: 'etcd-down' });
+    await engine.down();
+    expect(await provider.list('unit')).toEqual([]);
+    expect(readProgress('unit')).toEqual({ chapter: 1, passed: [], hintsShown: {} });
+    expect((await engine.machines()).map((m) => m.state)).toEqual(['missing', 'missing', 'missing', 'missing']);
+  });
+
+  it('reset starts a new lab at a chapter, with nothing left of the old one', async () => {
+    const { engine, provider } = await finishedLab();
+    await engine.hint('3/c1');
+    await engine.reset(2);
+    expect(readProgress('unit')).toMatchObject({ chapter: 2, passed: ['1/a1', '1/a2'], hintsShown: {} });
+    expect(provider.factsOf('unit').has('c1')).toBe(false);
+  });
+
+  it('a damaged progress file is a clear error naming it, not a crash', () => {
+    const { engine } = fakeLab();
+    const dir = join(process.env.HARDWAY_STATE!, 'labs', 'unit');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'progress.json'), '{"chapter": 2, "pass');
+    expect(() => engine.progress()).toThrow(LabError);
+    expect(() => engine.progress()).toThrow(/progress file .*progress\.json is damaged/);
+  });
+});
+
+describe('the engine: break and fix', () => {
+  it('refuses to break an unhealthy cluster, saying what is unhealthy', async () => {
+    const { engine } = fakeLab();
+    await engine.up(3);
+    const error = await engine.breakCluster({ id: 'etcd-down' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnhealthyClusterError);
+    expect((error as UnhealthyClusterError).outcome.failures.map((f) => f.check.fail)).toEqual(['the cluster is not healthy']);
+    expect(engine.activeFault()).toBeNull();
+  });
+
+  it('picks at random among faults of a component or difficulty, and a random fault stays hidden', async () => {
+    const { engine } = await finishedLab();
+    expect(engine.candidates({ difficulty: 2 }).map((f) => f.id)).toEqual(['proxy-gone', 'dns-loop']);
+    expect(engine.candidates({ component: 'etcd' }).map((f) => f.id)).toEqual(['etcd-down']);
+    const fault = await engine.breakCluster({ difficulty: 2 }, () => 0.99);
+    expect(fault.id).toBe('dns-loop');
+    expect(engine.activeFault()?.state).toEqual({ id: 'dns-loop', hidden: true, hintsShown: 0 });
+    await expect(engine.breakCluster({ id: 'etcd-down' })).rejects.toThrow(/already has a fault/);
+    await expect(fakeLab().engine.breakCluster({ component: 'nothing' })).rejects.toThrow(/no fault matches/);
+  });
+
+  it('with a fault active, check grades the fix and hint climbs the fault\'s ladder; a fix clears it', async () => {
+    const { engine, provider } = await finishedLab();
+    await engine.breakCluster({ id: 'etcd-down' });
+    const broken = await engine.check();
+    expect(broken.kind).toBe('fault');
+    expect(broken.outcome.failures.map((f) => f.check.fail)).toEqual(['the cluster still misbehaves', 'the cluster is not healthy']);
+    expect((await engine.hint()).hint).toMatchObject({ index: 1, text: 'etcd-down: look at the logs' });
+    expect((await engine.hint()).hint).toMatchObject({ index: 2, total: 2 });
+    expect(engine.activeFault()?.state.hintsShown).toBe(2);
+    provider.factsOf('unit').add('healthy');
+    const fixed = await engine.check();
+    expect(fixed.outcome.passed).toBe(true);
+    expect(engine.activeFault()).toBeNull();
+  });
+
+  it('a fix that takes a shortcut fails on the guard', async () => {
+    const { engine, provider } = await finishedLab();
+    await engine.breakCluster({ id: 'etcd-down' });
+    provider.factsOf('unit').add('healthy');
+    provider.factsOf('unit').add('shortcut');
+    const graded = await engine.check();
+    expect(graded.outcome.failures.map((f) => f.check.fail)).toEqual(['a shortcut was taken']);
+    expect(engine.activeFault()).not.toBeNull();
+  });
+
+  it('give up runs the fix, waits for health and clears the fault', async () => {
+    const { engine, provider } = await finishedLab();
+    await engine.breakCluster({ id: 'proxy-gone' });
+    const { fix, outcome, fault } = await engine.giveUp();
+    expect(fault.id).toBe('proxy-gone');
+    expect(fix.ok).toBe(true);
+    expect(outcome.passed).toBe(true);
+    expect(provider.counters.get('fix-proxy-gone')).toBe(1);
+    expect(engine.activeFault()).toBeNull();
+    await expect(engine.giveUp()).rejects.toThrow(/no fault is active/);
+  });
+
+  it('heal runs the fault\'s fix first, then re-solves only the steps whose state broke', async () => {
+    const { engine, provider } = await finishedLab();
+    await engine.breakCluster({ id: 'etcd-down' });
+    provider.factsOf('unit').delete('b1');
+    const { outcome } = await engine.heal();
+    expect(outcome.passed).toBe(true);
+    const order = provider.execLog.map((e) => e.script);
+    expect(order.findIndex((s) => s.includes('fix-etcd-down'))).toBeLessThan(order.map((s) => s.includes('solve-b1')).lastIndexOf(true));
+    expect(provider.counters.get('solve-b1')).toBe(2);
+    expect(provider.counters.get('solve-a1')).toBe(1);
+    expect(engine.activeFault()).toBeNull();
+  });
+
+  it('lab up does not replay over an active fault', async () => {
+    const { engine } = await finishedLab();
+    await engine.breakCluster({ id: 'etcd-down' });
+    await expect(engine.up(3)).rejects.toThrow(/has a fault to fix/);
+  });
+});
