@@ -5,10 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { LabEngine } from '../engine/lab.ts';
-import { SolveError } from '../engine/runner.ts';
-import { COMPONENTS, findMachine } from '../lab/topology.ts';
-import { collectLogs } from '../logs/collect.ts';
-import { SEVERITIES, type Severity } from '../logs/parse.ts';
+import { LabApi } from './api.ts';
+import { findMachine } from '../lab/topology.ts';
 import { TerminalRegistry } from './terminals.ts';
 
 export interface ServeOptions {
@@ -41,6 +39,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const token = randomBytes(24).toString('hex');
   const { engine } = options;
   const terminals = new TerminalRegistry(engine.provider, engine.lab);
+  const api = new LabApi(engine);
   const server = createServer((request, response) => {
     void handle(request, response).catch((error: unknown) => sendJson(response, 500, { error: error instanceof Error ? error.message : String(error) }));
   });
@@ -65,66 +64,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Scripts and styles the page loads cannot carry a header, so the page's first load leaves a cookie.
     response.setHeader('Set-Cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
     const url = new URL(request.url ?? '/', 'http://localhost');
-    if (url.pathname === '/api/state' && request.method === 'GET') return sendJson(response, 200, await state());
-    if (url.pathname === '/api/logs' && request.method === 'GET') return sendJson(response, 200, await logs(url.searchParams));
-    const action = url.pathname.match(/^\/api\/(check|hint|solve)$/)?.[1];
-    if (action && request.method === 'POST') return sendJson(response, 200, await stepAction(action, await readJson(request)));
-    return serveStatic(url.pathname, response);
-  }
-
-  async function state(): Promise<object> {
-    const progress = engine.progress();
-    return {
-      lab: engine.lab,
-      currentChapter: progress.chapter,
-      components: COMPONENTS,
-      machines: await engine.machines(),
-      chapters: engine.course.chapters.map((chapter) => ({
-        number: chapter.number,
-        title: chapter.title,
-        summary: chapter.summary,
-        steps: chapter.steps.map((step) => ({
-          id: step.id,
-          title: step.title,
-          machine: step.machine,
-          prose: step.prose,
-          passed: engine.passed(chapter, step, progress),
-        })),
-      })),
-    };
-  }
-
-  /** The same merged timeline as `lab logs`, newest 500 lines since a moment (default: 5 minutes ago). */
-  async function logs(params: URLSearchParams): Promise<object> {
-    const since = Number(params.get('since')) || Date.now() - 5 * 60_000;
-    const level = params.get('level');
-    const entries = await collectLogs(engine.provider, engine.lab, {
-      since,
-      component: params.get('component') || undefined,
-      machine: params.get('machine') || undefined,
-      level: level && (SEVERITIES as string[]).includes(level) ? (level as Severity) : undefined,
-      grep: params.get('grep') || undefined,
-    });
-    return { entries: entries.slice(-500) };
-  }
-
-  async function stepAction(action: string, body: { chapter?: number; step?: string }): Promise<object> {
-    const chapter = engine.course.chapters.find((c) => c.number === body.chapter);
-    const step = chapter?.steps.find((s) => s.id === body.step);
-    if (!chapter || !step) return { error: `no step ${body.chapter}/${body.step}` };
-    const name = `${chapter.number}/${step.id}`;
-    if (action === 'hint') return (await engine.hint(name)).hint;
-    try {
-      const outcome = action === 'check' ? (await engine.check(name)).outcome : (await engine.solve(name)).outcome;
-      return {
-        passed: outcome.passed,
-        failures: outcome.failures.map((f) => ({ message: f.check.fail, output: f.output })),
-        solution: action === 'solve' ? step.solve : undefined,
-      };
-    } catch (error) {
-      if (error instanceof SolveError) return { passed: false, failures: [{ message: 'The solution failed to run.', output: error.output }], solution: step.solve };
-      throw error;
+    if (url.pathname.startsWith('/api/')) {
+      const body = request.method === 'POST' ? await readJson(request) : {};
+      const answer = await api.handle(request.method ?? 'GET', url.pathname, url.searchParams, body);
+      return sendJson(response, answer.status, answer.body);
     }
+    return serveStatic(url.pathname, response);
   }
 
   function serveStatic(pathname: string, response: ServerResponse): void {
@@ -184,7 +129,7 @@ function sendJson(response: ServerResponse, status: number, body: object): void 
   response.end(JSON.stringify(body));
 }
 
-async function readJson(request: IncomingMessage): Promise<Record<string, never>> {
+async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   return chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
