@@ -1,3 +1,5 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { probeEngine } from '../../vm/engine.ts';
 import { startEngine } from '../../src/host/setup.ts';
 import { LabEngine } from '../../src/engine/lab.ts';
@@ -14,4 +16,19 @@ export async function ensureEngine(): Promise<void> {
 /** The engine over a real Docker lab, as the CLI and the server make it. */
 export function realLab(lab: string, provider: MachineProvider = new DockerProvider()): LabEngine {
   return new LabEngine(provider, lab, loadCourseData());
+}
+
+/** Stops the Docker engine as a host reboot would: every container stops with it. */
+export async function stopEngine(timeoutMs = 60_000): Promise<void> {
+  if (existsSync('/run/systemd/system')) {
+    execFileSync('systemctl', ['stop', 'docker.socket', 'docker.service'], { stdio: 'inherit' });
+  } else {
+    const pids = execFileSync('pidof', ['dockerd'], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+    for (const pid of pids) process.kill(pid, 'SIGTERM');
+  }
+  const deadline = Date.now() + timeoutMs;
+  while ((await probeEngine(undefined, 1000)).reachable || spawnSync('pidof', ['dockerd']).status === 0) {
+    if (Date.now() > deadline) throw new Error('dockerd did not stop');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
