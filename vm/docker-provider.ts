@@ -40,17 +40,26 @@ export class DockerProvider implements MachineProvider {
     const existing = await this.findNetwork(name);
     if (existing) return existing;
     const taken = new Set((await this.docker.listNetworks()).flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet)));
-    const index = [...Array(256).keys()].find((i) => !taken.has(subnetFor(i)));
-    if (index === undefined) throw new Error('no free 10.240.x.0/24 subnet is left for another lab');
-    const subnet = subnetFor(index);
-    await this.docker.createNetwork({
-      Name: name,
-      Driver: 'bridge',
-      CheckDuplicate: true,
-      IPAM: { Config: [{ Subnet: subnet, Gateway: subnet.replace(/0\/24$/, '1') }] },
-      Labels: { [LAB_LABEL]: lab },
-    });
-    return { name, subnet };
+    // Labs started at the same moment may pick the same free /24: the engine refuses the second, which tries the next.
+    for (const index of [...Array(256).keys()].filter((i) => !taken.has(subnetFor(i)))) {
+      const subnet = subnetFor(index);
+      try {
+        await this.docker.createNetwork({
+          Name: name,
+          Driver: 'bridge',
+          CheckDuplicate: true,
+          IPAM: { Config: [{ Subnet: subnet, Gateway: subnet.replace(/0\/24$/, '1') }] },
+          Labels: { [LAB_LABEL]: lab },
+        });
+        return { name, subnet };
+      } catch (error) {
+        if (/overlaps/i.test(String((error as Error).message))) continue;
+        const raced = await this.findNetwork(name);
+        if (raced) return raced;
+        throw error;
+      }
+    }
+    throw new Error('no free 10.240.x.0/24 subnet is left for another lab');
   }
 
   private async findNetwork(name: string): Promise<LabNetwork | null> {

@@ -92,6 +92,16 @@ describe('lab machines on the real Docker engine', () => {
     expect(entries.every((e) => e.machine === 'jumpbox' && e.component === 'docker-registry')).toBe(true);
   });
 
+  it('labs whose networks are made at the same moment get different subnets', async () => {
+    const names = [`${LAB_B}-r1`, `${LAB_B}-r2`, `${LAB_B}-r3`];
+    try {
+      const networks = await Promise.all(names.map((name) => provider.createNetwork(name)));
+      expect(new Set(networks.map((n) => n.subnet)).size).toBe(names.length);
+    } finally {
+      for (const name of names) await provider.deleteLab(name);
+    }
+  });
+
   it('two labs coexist, each on its own network', async () => {
     const up = lab(['up', '--lab', LAB_B], {}, 900_000);
     expect(up.code, up.stderr).toBe(0);
