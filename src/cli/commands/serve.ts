@@ -6,7 +6,7 @@ import { labOption, openLab } from '../context.ts';
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('open the lab in a browser: instructions beside a terminal per machine (needs a running lab)')
+    .description('the browser lab: start a lab at any chapter, instructions beside a terminal per machine, break-and-fix')
     .addOption(labOption())
     .addOption(new Option('--port <port>', 'port to listen on').default('7070'))
     .addOption(new Option('--host <address>', 'address to listen on (anything but loopback exposes root shells: take care)').default('127.0.0.1'))
@@ -15,7 +15,6 @@ export function registerServeCommand(program: Command): void {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new LabError(`"${options.port}" is not a port number`, 'use a number from 1 to 65535', 2);
       const engine = await openLab(options.lab);
       const lab = engine.lab;
-      if ((await engine.provider.list(lab)).length === 0) throw new LabError(`lab ${lab} has no machines`, `start it first: lab up 1${lab === 'main' ? '' : ` --lab ${lab}`}`);
       const { startServer } = await import('../../web/server.ts');
       const { ensureUiBuilt } = await import('../../web/ui-build.ts');
       const uiDir = await ensureUiBuilt();
