@@ -23,7 +23,7 @@ const COREDNS = /^(?:(\S+Z) )?\[(DEBUG|INFO|WARNING|ERROR|FATAL)\] (.*)$/;
  */
 export function parseMessage(message: string, fallback: Severity): { severity: Severity; message: string; time?: number } {
   const klog = message.match(KLOG);
-  if (klog) return { severity: ({ I: 'info', W: 'warn', E: 'error', F: 'fatal' } as const)[klog[1] as 'I'], message: `${klog[3]} (${klog[2]})` };
+  if (klog) return { severity: ({ I: 'info', W: 'warn', E: 'error', F: 'fatal' } as const)[klog[1] as 'I'], message: `${unescapeQuoted(klog[3]!)} (${klog[2]})` };
   if (message.startsWith('{')) {
     const json = parseJson(message);
     if (json && typeof json.level === 'string' && typeof json.msg === 'string') {
@@ -35,12 +35,30 @@ export function parseMessage(message: string, fallback: Severity): { severity: S
   }
   const logrus = message.match(LOGRUS);
   if (logrus) {
-    const extra = logrus[4]!.trim();
-    return { severity: severityOf(logrus[2]!), message: logrus[3]!.replace(/\\"/g, '"') + (extra ? ` ${extra}` : ''), time: Date.parse(logrus[1]!) };
+    const text = unescape(logrus[3]!);
+    const extra = unescapeQuoted(logrus[4]!.trim());
+    // A shim's own log relayed by containerd at warning level ("cleanup warnings time=… level=info msg=…") has the shim's level inside.
+    const nested = text.match(/^cleanup warnings .*?\blevel=(\w+)/)?.[1];
+    return { severity: severityOf(nested ?? logrus[2]!), message: text + (extra ? ` ${extra}` : ''), time: Date.parse(logrus[1]!) };
   }
   const coredns = message.match(COREDNS);
   if (coredns) return { severity: severityOf(coredns[2]!), message: coredns[3]!, time: coredns[1] ? Date.parse(coredns[1]) : undefined };
   return { severity: fallback, message };
+}
+
+/** A quoted Go string's contents as the text it stands for: \\" is ", \\n a line break; left as written if it is not valid. */
+function unescape(inner: string): string {
+  if (!inner.includes('\\')) return inner;
+  try {
+    return JSON.parse(`"${inner}"`) as string;
+  } catch {
+    return inner;
+  }
+}
+
+/** Every "quoted value" of a structured line (klog's key="value", logrus fields), unescaped; the raw line keeps the escapes. */
+export function unescapeQuoted(text: string): string {
+  return text.replace(/"((?:[^"\\]|\\.)*)"/g, (_whole, inner: string) => `"${unescape(inner)}"`);
 }
 
 export function severityOf(level: string): Severity {
@@ -84,6 +102,24 @@ export function parsePodLine(line: string, component: string): LogEntry | null {
   if (!match) return null;
   const parsed = parseMessage(match[3]!, 'info');
   return { time: Date.parse(match[2]!), machine: match[1]!, component, severity: parsed.severity, message: parsed.message, raw: match[3]! };
+}
+
+/**
+ * Lines that continue the entry before them (a Go panic's stack, a multi-line message: indented,
+ * in no known format) are joined to it, so one entry is one event.
+ */
+export function joinContinuations(entries: LogEntry[]): LogEntry[] {
+  const joined: LogEntry[] = [];
+  for (const entry of entries) {
+    const previous = joined[joined.length - 1];
+    const continues = previous && previous.machine === entry.machine && previous.component === entry.component && entry.time - previous.time < 1000 && /^(\s|goroutine \d+ \[)/.test(entry.raw);
+    if (continues) {
+      joined[joined.length - 1] = { ...previous, message: `${previous.message}\n${entry.raw}`, raw: `${previous.raw}\n${entry.raw}` };
+    } else {
+      joined.push(entry);
+    }
+  }
+  return joined;
 }
 
 function parseJson(text: string): Record<string, unknown> | null {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJournalLine, parseMessage, parsePodLine, severityOfPriority } from '../../../src/logs/parse.ts';
+import { joinContinuations, parseJournalLine, parseMessage, parsePodLine, severityOfPriority, type LogEntry } from '../../../src/logs/parse.ts';
 
 // Lines as our binaries printed them in a lab (Kubernetes v1.35.8, etcd v3.6.8, containerd 1.6.20, CoreDNS 1.13.1).
 const ETCD = '{"level":"info","ts":"2026-11-23T07:30:53.148863Z","caller":"embed/serve.go:220","msg":"serving client traffic insecurely; this is strongly discouraged!","traffic":"grpc+http","address":"127.0.0.1:2379"}';
@@ -47,5 +47,27 @@ describe('log parsers, on lines our binaries print', () => {
     expect(parseMessage('something plain', severityOfPriority('3'))).toEqual({ severity: 'error', message: 'something plain' });
     expect(severityOfPriority('4')).toBe('warn');
     expect(parseJournalLine('not json', 'server')).toBeNull();
+  });
+
+  it('unescapes quoted values in the message and keeps the raw line as written', () => {
+    const line = 'E1123 07:40:01.123456     812 kuberuntime_manager.go:1256] "Failed to create sandbox for pod" err="plugin type=\\"bridge\\" failed (add): failed to find plugin \\"bridge\\" in path [/usr/lib/cni]" pod="default/nginx"';
+    const record = JSON.stringify({ __REALTIME_TIMESTAMP: '1795419107809346', _SYSTEMD_UNIT: 'kubelet.service', PRIORITY: '6', MESSAGE: line });
+    const entry = parseJournalLine(record, 'node-0')!;
+    expect(entry.message).toContain('err="plugin type="bridge" failed (add): failed to find plugin "bridge" in path [/usr/lib/cni]"');
+    expect(entry.raw).toBe(line);
+  });
+
+  it('gives a shim\'s log relayed by containerd its own level', () => {
+    const relayed = 'time="2026-11-23T07:31:02.745141261Z" level=warning msg="cleanup warnings time=\\"2026-11-23T07:31:02Z\\" level=info msg=\\"starting signal loop\\" namespace=k8s.io pid=1234"';
+    expect(parseMessage(relayed, 'info').severity).toBe('info');
+    expect(parseMessage(relayed, 'info').message).toMatch(/^cleanup warnings time="2026-11-23T07:31:02Z" level=info msg="starting signal loop"/);
+    expect(parseMessage(CONTAINERD_WARN, 'info').severity).toBe('warn');
+  });
+
+  it('keeps a multi-line entry together: indented lines join the entry before them', () => {
+    const at = (time: number, raw: string, component = 'kube-apiserver'): LogEntry => ({ time, machine: 'server', component, severity: 'info', message: raw, raw });
+    const entries = [at(1000, 'panic: runtime error'), at(1000, 'goroutine 1 [running]:'), at(1001, '\tmain.main()'), at(1001, 'next event'), at(1002, '\tother unit', 'etcd')];
+    const joined = joinContinuations(entries);
+    expect(joined.map((e) => e.raw)).toEqual(['panic: runtime error\ngoroutine 1 [running]:\n\tmain.main()', 'next event', '\tother unit']);
   });
 });
