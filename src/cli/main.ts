@@ -7,6 +7,7 @@ import { registerChapterCommands } from './commands/chapters.ts';
 import { registerFaultCommands } from './commands/faults.ts';
 import { registerHostCommands } from './commands/host.ts';
 import { registerLogsCommand } from './commands/logs.ts';
+import { registerExplainCommand } from './commands/explain.ts';
 import { registerMachineCommands } from './commands/machines.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { fromPackage } from '../util/package-root.ts';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerArtifactCommands(program);
   registerServeCommand(program);
   registerLogsCommand(program);
+  registerExplainCommand(program);
   registerFaultCommands(program);
   configureErrors(program);
   return program;
