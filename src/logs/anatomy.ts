@@ -39,7 +39,7 @@ function klog(line: string): Anatomy | null {
       { name: 'severity', value: letter!, means: `the first letter: ${SEVERITY_LETTER[letter!]}` },
       { name: 'date', value: `${month}${day}`, means: `month and day (${month}-${day}); klog writes no year` },
       { name: 'time', value: time!, means: 'the time of day, to the microsecond, in the machine\'s time zone (UTC here)' },
-      { name: 'thread', value: thread!, means: 'the id of the thread (goroutine\'s OS thread) that wrote it; lines of one request share it only by chance' },
+      { name: 'pid', value: thread!, means: 'klog calls it the thread id, but Go\'s klog writes the process id: the PID journalctl shows as kubelet[440]. A new number means the component restarted' },
       { name: 'source', value: source!, means: 'the Go file and line of the Kubernetes source that wrote it: search for it to read the code' },
       { name: 'message', value: unescapeQuoted(message.trim()), means: 'what happened; structured lines quote it, and keep their details in key=value pairs after it' },
       ...pairs.map(([, key, value]) => ({ name: key!, value: unescapeQuoted(value!), means: KLOG_KEYS[key!] ?? 'a detail of this event' })),

@@ -48,7 +48,7 @@ describe('the anatomy of a log line', () => {
     const anatomy = anatomyOf('E1123 06:58:12.702051     440 run.go:72] "command failed" err="failed to run Kubelet: \\"x\\"" node="node-0"');
     expect(anatomy.format).toBe('klog');
     const byName = Object.fromEntries(anatomy.fields.map((f) => [f.name, f.value]));
-    expect(byName).toMatchObject({ severity: 'E', date: '1123', time: '06:58:12.702051', thread: '440', source: 'run.go:72', message: '"command failed"', err: '"failed to run Kubelet: "x""', node: '"node-0"' });
+    expect(byName).toMatchObject({ severity: 'E', date: '1123', time: '06:58:12.702051', pid: '440', source: 'run.go:72', message: '"command failed"', err: '"failed to run Kubelet: "x""', node: '"node-0"' });
     expect(anatomy.fields[0]!.means).toMatch(/Error/);
   });
 
