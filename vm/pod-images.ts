@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -20,7 +20,14 @@ const BUILDERS: Record<string, (docker: Docker, tag: string, image: PodImage) =>
 };
 
 /** The tag an image has in the local Docker engine: hardway/<name>:<tag>. */
-const localTag = (image: PodImage): string => `hardway/${image.registryPath.split('/').pop()!}`;
+/** Raised when a recipe changes what it builds, so an engine's older build of the same image is not reused. */
+const RECIPE_REVISION: Record<string, string> = { busybox: 'r2' };
+
+const recipeName = (image: PodImage): string => image.registryPath.split('/').pop()!.split(':')[0]!;
+const localTag = (image: PodImage): string => {
+  const revision = RECIPE_REVISION[recipeName(image)];
+  return `hardway/${image.registryPath.split('/').pop()!}${revision ? `-${revision}` : ''}`;
+};
 
 /** Builds each image the engine does not have yet, then copies it into the lab's registry with skopeo. */
 export async function publishPodImages(docker: Docker, images: PodImage[], registry: string): Promise<void> {
@@ -35,7 +42,7 @@ export async function publishPodImages(docker: Docker, images: PodImage[], regis
 async function ensurePodImage(docker: Docker, image: PodImage): Promise<void> {
   const tag = localTag(image);
   if (await imageExists(docker, tag)) return;
-  const build = BUILDERS[image.registryPath.split('/').pop()!.split(':')[0]!];
+  const build = BUILDERS[recipeName(image)];
   if (!build) throw new Error(`no recipe for the pod image ${image.reference}`);
   const progress = new Progress('pod images');
   progress.update(`building ${image.reference}`);
@@ -50,11 +57,56 @@ async function buildPause(docker: Docker, tag: string): Promise<void> {
   });
 }
 
+/**
+ * A static busybox that behaves like the upstream busybox image's: Debian bookworm's 1.35 segfaults
+ * on `wget -T`, which every tutorial types, so on such a host the package of Debian's next release
+ * is fetched (with apt, into the cache) instead.
+ */
+async function upstreamLikeBusybox(): Promise<string> {
+  if (busyboxVersion('/bin/busybox') >= 1.36) return '/bin/busybox';
+  const dir = join(cacheDir(), 'debs', 'busybox-static-trixie');
+  const binary = join(dir, 'root', 'usr', 'bin', 'busybox');
+  if (existsSync(binary)) return binary;
+  const progress = new Progress('pod images');
+  progress.update('busybox: fetching busybox-static from Debian trixie (bookworm\'s wget -T crashes)');
+  await fetchDebianPackage('busybox-static', 'trixie', dir);
+  if (busyboxVersion(binary) < 1.36) throw new LabError(`the busybox in ${dir} is older than 1.36`, `remove ${dir} and run lab up again`);
+  return binary;
+}
+
+function busyboxVersion(path: string): number {
+  if (!existsSync(path)) return 0;
+  const banner = spawnSync(path, [], { encoding: 'utf8' }).stdout;
+  const match = banner.match(/BusyBox v(\d+)\.(\d+)/);
+  return match ? Number(`${match[1]}.${match[2]!.padStart(2, '0')}`) : 0;
+}
+
+/** Downloads one package of a Debian suite with apt (a private source list and state, nothing on the host changes) and unpacks it into `dir`/root. */
+async function fetchDebianPackage(name: string, suite: string, dir: string): Promise<void> {
+  const work = join(dir, 'apt');
+  for (const sub of ['lists/partial', 'cache/archives/partial']) mkdirSync(join(work, sub), { recursive: true });
+  const keyring = '/usr/share/keyrings/debian-archive-keyring.gpg';
+  if (!existsSync(keyring)) throw new LabError(`the host's busybox is too old and Debian's archive keyring is missing (${keyring})`, 'install busybox-static 1.36 or newer, or debian-archive-keyring, then run lab up again');
+  const mirror = process.env.HARDWAY_DEBIAN_MIRROR ?? hostDebianMirror();
+  writeFileSync(join(work, 'sources.list'), `deb [signed-by=${keyring}] ${mirror} ${suite} main\n`);
+  const options = [
+    `-o`, `Dir::Etc::SourceList=${join(work, 'sources.list')}`, '-o', 'Dir::Etc::SourceParts=/dev/null',
+    '-o', `Dir::State::Lists=${join(work, 'lists')}`, '-o', `Dir::Cache=${join(work, 'cache')}`, '-o', 'Debug::NoLocking=1', '-o', 'APT::Sandbox::User=root',
+  ];
+  await runStreaming('apt-get', [...options, '-q', 'update']);
+  await runStreaming('sh', ['-c', `cd "$1" && shift && apt-get "$@" download ${name}`, 'sh', work, ...options]);
+  const deb = readdirSync(work).find((f) => f.startsWith(`${name}_`) && f.endsWith('.deb'));
+  if (!deb) throw new LabError(`apt downloaded no ${name} package from ${suite}`, `check that ${mirror} serves ${suite}`);
+  rmSync(join(dir, 'root'), { recursive: true, force: true });
+  await runStreaming('dpkg-deb', ['-x', join(work, deb), join(dir, 'root')]);
+}
+
 async function buildBusybox(docker: Docker, tag: string): Promise<void> {
+  const busybox = await upstreamLikeBusybox();
   await importFolder(docker, tag, ['ENV PATH=/bin', 'CMD ["/bin/sh"]'], (root) => {
     mkdirSync(join(root, 'bin'));
-    copyExecutable('/bin/busybox', join(root, 'bin', 'busybox'), 'busybox-static');
-    const applets = spawnSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    copyExecutable(busybox, join(root, 'bin', 'busybox'), 'busybox-static');
+    const applets = spawnSync(busybox, ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
     for (const applet of applets.filter((a) => a !== 'busybox')) symlinkSync('busybox', join(root, 'bin', applet));
     for (const dir of ['tmp', 'etc', 'proc', 'sys', 'dev', 'root']) mkdirSync(join(root, dir));
     writeFileSync(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
