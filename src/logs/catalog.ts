@@ -40,7 +40,7 @@ const knownMessageSchema = {
   },
 } as const;
 
-/** The JSON schema of labs/logs/<file>.yaml: one component's known messages. */
+/** The JSON schema of labs/logs/<file>.yaml: one component's known messages (`*`: lines any unit's journal has, as systemd's). */
 export const catalogSchema = {
   type: 'object',
   additionalProperties: false,
@@ -75,7 +75,7 @@ export function loadCatalog(dir = DEFAULT_CATALOG_DIR): Catalog {
   return {
     messages,
     lookup(entry) {
-      return compiled.find(({ message, test }) => (!entry.component || message.component === entry.component) && (test(entry.message) || test(entry.raw)))?.message ?? null;
+      return compiled.find(({ message, test }) => (!entry.component || message.component === entry.component || message.component === '*') && (test(entry.message) || test(entry.raw)))?.message ?? null;
     },
   };
 }

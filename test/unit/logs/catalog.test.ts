@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { anatomyOf } from '../../../src/logs/anatomy.ts';
 import { loadCatalog, normalise } from '../../../src/logs/catalog.ts';
 import { LabFilesError } from '../../../src/engine/lab-files.ts';
+import { loadFaults } from '../../../src/engine/faults.ts';
 
 const catalogIn = (files: Record<string, string>): string => {
   const dir = mkdtempSync(join(tmpdir(), 'hardway-catalog-'));
@@ -17,6 +18,14 @@ describe('the log catalog', () => {
     const catalog = loadCatalog();
     expect(catalog.messages.length).toBeGreaterThan(10);
     expect(catalog.messages.every((m) => m.component && m.means)).toBe(true);
+  });
+
+  it('explains every fault\'s log signature, and none of them as expected noise', () => {
+    const catalog = loadCatalog();
+    const unexplained = loadFaults().flatMap((fault) =>
+      fault.signatures.filter((s) => catalog.lookup({ component: s.component, message: s.contains, raw: s.contains })?.expected !== false).map((s) => `${fault.id}: ${s.component} "${s.contains}"`),
+    );
+    expect(unexplained).toEqual([]);
   });
 
   it('finds a line by its component and text, or by text alone', () => {
