@@ -96,7 +96,7 @@ describe('the browser UI', () => {
   });
 
   it('with no build and no vite, says what to run', () => {
-    const locations = JSON.stringify({ built: join(scratch, 'no-ui'), devBuild: join(scratch, 'no-dev-ui') });
+    const locations = JSON.stringify({ developing: true, built: join(scratch, 'no-ui'), devBuild: join(scratch, 'no-dev-ui') });
     const result = nodeWithoutDevDeps(['--input-type=module', '-e', callEnsure(locations)]);
     expect(result.stdout).toMatch(/^LabError: the browser UI is not built .* \/ run: npm run build/);
     expect(result.imports).toEqual(['refused vite']);
@@ -105,13 +105,13 @@ describe('the browser UI', () => {
   it('when the components are newer than the build, rebuilds into the cache, not the package', async () => {
     const before = statSync(join(DIST_UI, 'index.html')).mtimeMs;
     const devBuild = join(scratch, 'cache', 'ui');
-    const dir = await ensureUiBuilt({ built: join(scratch, 'stale-ui'), devBuild });
+    const dir = await ensureUiBuilt({ developing: true, built: join(scratch, 'stale-ui'), devBuild });
     expect(dir).toBe(devBuild);
     expect(readFileSync(join(devBuild, 'index.html'), 'utf8')).toMatch(/<script type="module"/);
     expect(statSync(join(DIST_UI, 'index.html')).mtimeMs).toBe(before);
     // Now up to date: served as it is, with no second build.
     const mtime = statSync(join(devBuild, 'index.html')).mtimeMs;
-    expect(await ensureUiBuilt({ built: join(scratch, 'stale-ui'), devBuild })).toBe(devBuild);
+    expect(await ensureUiBuilt({ developing: true, built: join(scratch, 'stale-ui'), devBuild })).toBe(devBuild);
     expect(statSync(join(devBuild, 'index.html')).mtimeMs).toBe(mtime);
   });
 });
