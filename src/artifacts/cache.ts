@@ -3,8 +3,9 @@ import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSy
 import { join } from 'node:path';
 import { cacheDir } from '../util/paths.ts';
 import { platformName, type Component, type Platform } from './manifest.ts';
+import type { SourceName } from './sources/names.ts';
 
-export type SourceName = 'official' | 'mirror' | 'local' | 'source';
+export type { SourceName };
 export const INDEX_FILE = 'SHA256SUMS';
 const ORIGIN_FILE = 'ORIGIN';
 

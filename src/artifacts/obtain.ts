@@ -3,7 +3,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { LabError } from '../util/errors.ts';
 import { say } from '../util/output.ts';
-import { artifactsRoot, binaryPath, componentDir, isCached, landComponent, type SourceName } from './cache.ts';
+import { artifactsRoot, binaryPath, componentDir, isCached, landComponent } from './cache.ts';
+import { ALL_SOURCES, type SourceName } from './sources/names.ts';
 import { expand, hostPlatform, loadManifest, type Component, type Platform } from './manifest.ts';
 import { fromGoSource } from './sources/gobuild.ts';
 import { fromLocalFolder } from './sources/local.ts';
@@ -11,7 +12,7 @@ import { fromRelease } from './sources/release.ts';
 
 const run = promisify(execFile);
 
-export const ALL_SOURCES: SourceName[] = ['official', 'mirror', 'local', 'source'];
+export { ALL_SOURCES };
 
 export interface ObtainOptions {
   /** Tried in this order; mirror and local only when configured. */

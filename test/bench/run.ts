@@ -1,6 +1,11 @@
 // `npm run bench`: prints speed and memory figures. Figures, not pass/fail: targets live in the text.
+// `npm run bench -- cli chapters` runs only those.
 import { benchChapters } from './chapters.bench.ts';
+import { benchCli } from './cli.bench.ts';
 import { benchMachines } from './machines.bench.ts';
 
-await benchMachines();
-await benchChapters();
+const BENCHES: Record<string, () => Promise<void>> = { machines: benchMachines, chapters: benchChapters, cli: benchCli };
+const chosen = process.argv.slice(2);
+const unknown = chosen.filter((name) => !(name in BENCHES));
+if (unknown.length > 0) throw new Error(`no bench called ${unknown.join(', ')}: pick from ${Object.keys(BENCHES).join(', ')}`);
+for (const name of chosen.length > 0 ? chosen : Object.keys(BENCHES)) await BENCHES[name]!();

@@ -1,11 +1,13 @@
 import { Option, type Command } from 'commander';
 import pc from 'picocolors';
-import { createBundle, importBundle } from '../../artifacts/bundle.ts';
-import { artifactsRoot, binaryPath, cachedOrigin, isCached, verifyCached } from '../../artifacts/cache.ts';
-import { hostPlatform } from '../../artifacts/manifest.ts';
-import { ALL_SOURCES, checkVersion, manifestComponents, obtainAll, parseSources } from '../../artifacts/obtain.ts';
+import { ALL_SOURCES } from '../../artifacts/sources/names.ts';
 import { LabError } from '../../util/errors.ts';
 import { say } from '../../util/output.ts';
+
+// The artifact modules (YAML, hashing, tar) load only when a command runs, so `lab --help` stays fast.
+const cache = () => import('../../artifacts/cache.ts');
+const manifest = () => import('../../artifacts/manifest.ts');
+const obtain = () => import('../../artifacts/obtain.ts');
 
 interface FetchOptions {
   source: string;
@@ -20,7 +22,8 @@ export function registerArtifactCommands(program: Command): void {
   artifacts
     .command('list')
     .description('pinned versions, and which are in the cache')
-    .action(() => {
+    .action(async () => {
+      const [{ cachedOrigin, isCached }, { hostPlatform }, { manifestComponents }] = await Promise.all([cache(), manifest(), obtain()]);
       const platform = hostPlatform();
       for (const component of manifestComponents()) {
         const state = isCached(component, platform) ? pc.green(`cached (from ${cachedOrigin(component, platform)})`) : pc.yellow(component.optional ? 'not cached (optional)' : 'not cached');
@@ -37,6 +40,7 @@ export function registerArtifactCommands(program: Command): void {
     .addOption(new Option('--bin-dir <dir>', 'a folder of binaries you already have').env('HARDWAY_BIN_DIR'))
     .option('--force', 'obtain again even when cached')
     .action(async (names: string[], options: FetchOptions) => {
+      const [{ artifactsRoot }, { manifestComponents, obtainAll, parseSources }] = await Promise.all([cache(), obtain()]);
       await obtainAll(manifestComponents(names), {
         sources: parseSources(options.source),
         mirror: options.mirror,
@@ -51,6 +55,7 @@ export function registerArtifactCommands(program: Command): void {
     .description('re-check cached binaries against their checksums and versions')
     .argument('[names...]', 'components or binaries (default: all cached)')
     .action(async (names: string[]) => {
+      const [{ isCached, verifyCached }, { hostPlatform }, { checkVersion, manifestComponents }] = await Promise.all([cache(), manifest(), obtain()]);
       const platform = hostPlatform();
       const components = manifestComponents(names).filter((c) => names.length > 0 || isCached(c, platform));
       let bad = 0;
@@ -68,7 +73,8 @@ export function registerArtifactCommands(program: Command): void {
     .command('where')
     .description('print the cache folder, or the path of one binary')
     .argument('[binary]', 'e.g. kube-apiserver')
-    .action((binary?: string) => {
+    .action(async (binary?: string) => {
+      const [{ artifactsRoot, binaryPath, isCached }, { hostPlatform }, { manifestComponents }] = await Promise.all([cache(), manifest(), obtain()]);
       if (!binary) return say(artifactsRoot());
       const [component] = manifestComponents([binary]);
       const platform = hostPlatform();
@@ -82,6 +88,7 @@ export function registerArtifactCommands(program: Command): void {
     .description('pack every cached binary into one tarball for an offline room')
     .argument('<file>', 'the tarball to write (.tar.gz)')
     .action(async (file: string) => {
+      const { createBundle } = await import('../../artifacts/bundle.ts');
       const folders = await createBundle(file);
       say(`Wrote ${file}: ${folders.join(', ')}`);
     });
@@ -91,6 +98,7 @@ export function registerArtifactCommands(program: Command): void {
     .description('load a bundle made by lab artifacts bundle into the cache, checking every file')
     .argument('<file>', 'the tarball')
     .action(async (file: string) => {
+      const { importBundle } = await import('../../artifacts/bundle.ts');
       const folders = await importBundle(file);
       say(`Imported ${folders.join(', ')}`);
     });

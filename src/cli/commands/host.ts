@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { diagnose, hostIsReady, type CheckResult } from '../../host/doctor.ts';
-import { gatherHostFacts } from '../../host/facts.ts';
-import { setupHost } from '../../host/setup.ts';
+import type { CheckResult } from '../../host/doctor.ts';
 import { LabError } from '../../util/errors.ts';
 import { say } from '../../util/output.ts';
 
@@ -18,6 +16,8 @@ export function registerHostCommands(program: Command): void {
     .command('doctor')
     .description('check that this host can run labs, and say how to fix what is missing')
     .action(async () => {
+      // Host facts probe the Docker engine (dockerode): loaded only when the command runs.
+      const [{ diagnose, hostIsReady }, { gatherHostFacts }] = await Promise.all([import('../../host/doctor.ts'), import('../../host/facts.ts')]);
       const results = diagnose(await gatherHostFacts());
       for (const result of results) say(formatResult(result));
       if (!hostIsReady(results)) {
@@ -31,6 +31,7 @@ export function registerHostCommands(program: Command): void {
     .description('install what is missing (Debian/Ubuntu, as root) and start the Docker engine; safe to re-run')
     .option('--dev', 'also install what hardway\'s own tests need (chromium)')
     .action(async (options: { dev?: boolean }) => {
+      const { setupHost } = await import('../../host/setup.ts');
       await setupHost({ dev: options.dev ?? false });
     });
 }

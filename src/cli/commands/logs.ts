@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import pc from 'picocolors';
-import { collectLogs, parseDuration, type LogQuery } from '../../logs/collect.ts';
+import type { LogQuery } from '../../logs/collect.ts';
 import { COMPONENTS, MACHINE_NAMES } from '../../lab/topology.ts';
 import { SEVERITIES, type LogEntry, type Severity } from '../../logs/parse.ts';
 import { sleep } from '../../util/time.ts';
@@ -42,6 +42,7 @@ export function registerLogsCommand(program: Command): void {
     .option('--follow', 'keep printing new lines until Ctrl-C')
     .option('--raw', 'print each line as the component wrote it')
     .action(async (options: LogsOptions) => {
+      const { collectLogs, parseDuration } = await import('../../logs/collect.ts');
       const lab = checkLabName(options.lab);
       const window = parseDuration(options.since);
       if (window === null) throw new LabError(`"${options.since}" is not a duration`, 'use a number with s, m, h or d, like 5m', 2);
