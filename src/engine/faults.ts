@@ -24,6 +24,8 @@ export interface Fault {
   hints: string[];
   solve: Action[];
   fixed: (Check & { machine: MachineName })[];
+  /** Words from the scripts that the `fixed` messages may name anyway, each with why it is an observation. */
+  message_exceptions?: { word: string; reason: string }[];
 }
 
 export interface HealthChecks {

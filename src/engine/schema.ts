@@ -81,6 +81,16 @@ export const faultSchema = {
     hints: { type: 'array', minItems: 2, items: { type: 'string', minLength: 1 } },
     solve: { type: 'array', minItems: 1, items: action },
     fixed: { type: 'array', minItems: 1, items: check },
+    // Words from the fault's scripts that its `fixed` messages may name anyway (see test/unit/engine/fault-messages.test.ts).
+    message_exceptions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['word', 'reason'],
+        properties: { word: { type: 'string', minLength: 1 }, reason: { type: 'string', minLength: 10 } },
+      },
+    },
   },
 } as const;
 
