@@ -10,9 +10,20 @@ export function course(): Chapter[] {
   return explainingLabFileErrors(() => loadCourse());
 }
 
-/** Chapters, faults and health checks, validated; every problem of every file is reported at once. */
+/** Chapters, faults and health checks, validated; every problem of a kind of file is reported at once. */
 export function loadCourseData(): Course {
-  return explainingLabFileErrors(() => ({ chapters: loadCourse(), faults: loadFaults(), health: loadHealth() }));
+  // Faults and health checks are read on first use: most commands grade steps and never need them.
+  let faults: Course['faults'] | undefined;
+  let health: Course['health'] | undefined;
+  return {
+    chapters: course(),
+    get faults() {
+      return (faults ??= explainingLabFileErrors(() => loadFaults()));
+    },
+    get health() {
+      return (health ??= explainingLabFileErrors(() => loadHealth()));
+    },
+  };
 }
 
 export function explainingLabFileErrors<T>(load: () => T): T {
