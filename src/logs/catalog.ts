@@ -90,3 +90,23 @@ export function normalise(message: string): string {
     .replace(/-[a-z0-9]{5}\b|-[a-f0-9]{8,10}-[a-z0-9]{5}\b/g, '-<pod>')
     .replace(/\b\d+(\.\d+)?(ms|s|µs|ns|m)?\b/g, '<n>');
 }
+
+export interface Coverage {
+  /** Distinct warnings and errors (normalised), by component. */
+  distinct: number;
+  explained: number;
+  /** The distinct messages the catalog does not know, one sample line each. */
+  unexplained: string[];
+}
+
+/** How many of the distinct WARN/ERROR messages among `entries` the catalog explains. */
+export function coverage(catalog: Catalog, entries: LogEntry[]): Coverage {
+  const distinct = new Map<string, LogEntry>();
+  for (const entry of entries) {
+    if (entry.severity !== 'warn' && entry.severity !== 'error' && entry.severity !== 'fatal') continue;
+    const key = `${entry.component}\t${normalise(entry.message)}`;
+    if (!distinct.has(key)) distinct.set(key, entry);
+  }
+  const unexplained = [...distinct.values()].filter((entry) => !catalog.lookup(entry)).map((entry) => `${entry.component}: ${entry.message.slice(0, 200)}`);
+  return { distinct: distinct.size, explained: distinct.size - unexplained.length, unexplained };
+}

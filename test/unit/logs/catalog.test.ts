@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { anatomyOf } from '../../../src/logs/anatomy.ts';
-import { loadCatalog, normalise } from '../../../src/logs/catalog.ts';
+import { coverage, loadCatalog, normalise } from '../../../src/logs/catalog.ts';
 import { LabFilesError } from '../../../src/engine/lab-files.ts';
 import { loadFaults } from '../../../src/engine/faults.ts';
 
@@ -45,6 +45,18 @@ describe('the log catalog', () => {
     expect(error).toBeInstanceOf(LabFilesError);
     const text = error!.errors.map((e) => `${e.file.split('/').pop()}:${e.line}: ${e.message}`);
     expect(text).toEqual(expect.arrayContaining([expect.stringMatching(/^a\.yaml:3: not a regular expression/), expect.stringMatching(/^a\.yaml:8: an expected message needs "why"/), expect.stringMatching(/^b\.yaml:6: .*unknown field "colour"/)]));
+  });
+
+  it('measures coverage over distinct warnings and errors, counting repeats once and ignoring info lines', () => {
+    const at = (component: string, severity: 'info' | 'warn' | 'error', message: string) => ({ time: 0, machine: 'node-0', component, severity, message, raw: message });
+    const result = coverage(loadCatalog(), [
+      at('kubelet', 'error', '"Failed to set rlimit on max file handles" err="operation not permitted"'),
+      at('kubelet', 'error', '"Failed to set rlimit on max file handles" err="operation not permitted"'),
+      at('kubelet', 'warn', 'something nobody has seen before at 10.0.0.1'),
+      at('kubelet', 'warn', 'something nobody has seen before at 10.0.0.2'),
+      at('kubelet', 'info', 'an info line'),
+    ]);
+    expect(result).toEqual({ distinct: 2, explained: 1, unexplained: ['kubelet: something nobody has seen before at 10.0.0.1'] });
   });
 
   it('normalises away what makes one occurrence differ from the next', () => {
