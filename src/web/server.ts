@@ -168,7 +168,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     let content: Buffer | string = await readFile(file);
     // The page's scripts need the token for their API calls even after a reload has dropped it from the URL.
     // Only the page itself can read it: other origins cannot read this response.
-    if (extname(file) === '.html') content = content.toString('utf8').replace(/<head([^>]*)>/i, (head) => `${head}\n<meta name="hardway-token" content="${token}">`);
+    if (extname(file) === '.html') content = content.toString('utf8').replace(/<head(\s[^>]*)?>/i, (head) => `${head}\n<meta name="hardway-token" content="${token}">`);
     response.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', ...SAFETY_HEADERS });
     response.end(content);
   }

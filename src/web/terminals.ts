@@ -58,7 +58,8 @@ export class TerminalSession {
       void terminal.exited.finally(() => clearTimeout(fallback));
     });
     terminal.exited.then(
-      (code) => this.end(CLOSE_SHELL_ENDED, `shell ended (exit code ${code})`),
+      // -1: the provider could not learn how it ended (the machine or its engine is gone), so it is no ordinary exit.
+      (code) => (code < 0 ? this.end(CLOSE_TERMINAL_LOST, 'terminal lost: the machine or its engine went away') : this.end(CLOSE_SHELL_ENDED, `shell ended (exit code ${code})`)),
       (error: unknown) => this.end(CLOSE_TERMINAL_LOST, `terminal lost: ${error instanceof Error ? error.message : String(error)}`),
     );
     this.startOrphanTimer();
