@@ -97,7 +97,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let policy: ReturnType<typeof originPolicy> = () => ({ hostOk: false, origin: null });
 
   const server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => fail(response, error));
+    handle(request, response).catch((error: unknown) => {
+      try {
+        fail(response, error);
+      } catch {
+        response.destroy();
+      }
+    });
   });
 
   function fail(response: ServerResponse, error: unknown): void {
