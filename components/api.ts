@@ -39,8 +39,9 @@ export interface StepResult {
   error?: string;
 }
 
-const token = new URLSearchParams(location.search).get('token') ?? '';
-if (token) history.replaceState(null, '', location.pathname);
+// The server puts the token in the page (a reload has dropped it from the URL); API calls send it in a header.
+const token = new URLSearchParams(location.search).get('token') ?? document.querySelector<HTMLMetaElement>('meta[name="hardway-token"]')?.content ?? '';
+if (location.search.includes('token=')) history.replaceState(null, '', location.pathname);
 
 const headers = (): HeadersInit => ({ 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) });
 

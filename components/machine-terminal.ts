@@ -29,7 +29,7 @@ export class MachineTerminal extends LitElement {
 
   declare machine: string;
   declare active: boolean;
-  declare private connection: 'connecting' | 'open' | 'reconnecting' | 'ended';
+  declare private connection: 'connecting' | 'open' | 'reconnecting' | 'ended' | 'replaced';
 
   private terminal?: Terminal;
   private fit = new FitAddon();
@@ -47,7 +47,7 @@ export class MachineTerminal extends LitElement {
   }
 
   override render() {
-    const status = { connecting: 'connecting…', open: '', reconnecting: 'reconnecting…', ended: 'shell ended — reload to start a new one' }[this.connection];
+    const status = { connecting: 'connecting…', open: '', reconnecting: 'reconnecting…', ended: 'shell ended — reload to start a new one', replaced: 'open in another tab — reload to use it here' }[this.connection];
     return html`<div class="screen"></div>${status ? html`<div class="status">${status}</div>` : ''}`;
   }
 
@@ -101,8 +101,13 @@ export class MachineTerminal extends LitElement {
       this.seen += bytes.length;
       terminal.write(bytes);
     };
-    socket.onclose = () => {
-      if (this.connection === 'ended' || !this.isConnected) return;
+    socket.onclose = (event) => {
+      if (this.socket !== socket || this.connection === 'ended' || !this.isConnected) return;
+      // 4000: the shell exited; 4001: another tab took this shell over. Reconnecting would start or steal a shell.
+      if (event.code === 4000 || event.code === 4001) {
+        this.connection = event.code === 4000 ? 'ended' : 'replaced';
+        return;
+      }
       this.connection = 'reconnecting';
       this.retry += 1;
       setTimeout(() => this.connect(), Math.min(500 * 2 ** this.retry, 5000));

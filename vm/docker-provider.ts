@@ -169,12 +169,20 @@ export class DockerProvider implements MachineProvider {
     const resize = async (columns: number, rows: number): Promise<void> => {
       await exec.resize({ w: columns, h: rows });
     };
-    await resize(size.columns, size.rows).catch(() => undefined);
     const exited = new Promise<number>((resolve) => {
-      const finish = (): void => void exec.inspect().then((info) => resolve(info.ExitCode ?? 0), () => resolve(-1));
+      let finished = false;
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
+        void exec.inspect().then((info) => resolve(info.ExitCode ?? 0), () => resolve(-1));
+      };
       stream.once('end', finish);
       stream.once('close', finish);
+      // A dockerd restart, lab down or a removed machine breaks the hijacked socket. Without a listener
+      // that error would be thrown and end the process; the user of the terminal sees it on the stream too.
+      stream.on('error', finish);
     });
+    await resize(size.columns, size.rows).catch(() => undefined);
     return { stream, resize, exited };
   }
 

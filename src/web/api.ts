@@ -1,7 +1,7 @@
 import type { LabEngine } from '../engine/lab.ts';
 import { SolveError } from '../engine/runner.ts';
 import { COMPONENTS } from '../lab/topology.ts';
-import { collectLogs } from '../logs/collect.ts';
+import { collectLogTimeline } from '../logs/collect.ts';
 import { SEVERITIES, type Severity } from '../logs/parse.ts';
 import { LabError } from '../util/errors.ts';
 
@@ -50,18 +50,21 @@ export class LabApi {
     };
   }
 
-  /** The same merged timeline as `lab logs`, newest 500 lines since a moment (default: 5 minutes ago). */
+  /**
+   * The same merged timeline as `lab logs`, newest 500 lines since a moment (default: 5 minutes ago, at most an
+   * hour), with the sources that could not be read and those cut to the line cap.
+   */
   private async logs(params: URLSearchParams): Promise<object> {
     const since = Number(params.get('since')) || Date.now() - 5 * 60_000;
     const level = params.get('level');
-    const entries = await collectLogs(this.engine.provider, this.engine.lab, {
+    const timeline = await collectLogTimeline(this.engine.provider, this.engine.lab, {
       since,
       component: params.get('component') || undefined,
       machine: params.get('machine') || undefined,
       level: level && (SEVERITIES as string[]).includes(level) ? (level as Severity) : undefined,
       grep: params.get('grep') || undefined,
     });
-    return { entries: entries.slice(-500) };
+    return { entries: timeline.entries.slice(-500), since: timeline.since, unreadable: timeline.unreadable, truncated: timeline.truncated };
   }
 
   private async stepAction(action: string, body: Record<string, unknown>): Promise<object> {

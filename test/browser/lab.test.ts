@@ -72,6 +72,15 @@ describe('the browser lab', () => {
       socket.on('error', () => resolve(-1));
     });
     expect(refused).toBe(401);
+    // API calls need the header: the cookie alone (what a foreign page on another port could make the browser send) is refused.
+    expect((await fetch(`${base()}/api/state`, { headers: { Cookie: `${server.cookieName}=${server.token}` } })).status).toBe(401);
+    const foreign = await new Promise<number>((resolve) => {
+      const socket = new WebSocket(`ws://127.0.0.1:${server.port}/ws/terminal?machine=server&token=${server.token}`, { origin: 'http://127.0.0.1:1' });
+      socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+      socket.on('open', () => resolve(101));
+      socket.on('error', () => resolve(-1));
+    });
+    expect(foreign).toBe(403);
   });
 
   it('types hostname into the server terminal and sees server', async () => {
@@ -133,6 +142,16 @@ describe('the browser lab', () => {
     const lines = await timeline.locator('li').allInnerTexts();
     expect(lines.every((line) => line.includes('docker-registry'))).toBe(true);
     await page.screenshot({ path: `${ARTIFACTS}/browser-lab-timeline.png` });
+  });
+
+  it('a reload keeps working without the token in the URL: the API answers and the same shell comes back', async () => {
+    await typeInto(page, 'server', 'clear; echo before-reload');
+    await waitForScreen(page, 'server', (t) => /^before-reload/m.test(t), 'before-reload');
+    expect(page.url()).not.toContain('token=');
+    await page.reload();
+    await page.getByRole('tab', { name: 'server' }).click();
+    await waitForScreen(page, 'server', (t) => /^before-reload/m.test(t), 'what the shell printed before the reload');
+    await expect.poll(() => page.locator('chapter-list .count').first().innerText(), { timeout: 10_000 }).toBe('1/1');
   });
 
   it('Run in terminal types a code block into the right machine', async () => {

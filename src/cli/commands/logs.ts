@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import pc from 'picocolors';
-import type { LogQuery } from '../../logs/collect.ts';
+import { collectLogTimeline, LOG_BOUNDS, parseDuration, type LogQuery } from '../../logs/collect.ts';
 import { COMPONENTS, MACHINE_NAMES } from '../../lab/topology.ts';
 import { SEVERITIES, type LogEntry, type Severity } from '../../logs/parse.ts';
 import { sleep } from '../../util/time.ts';
@@ -42,28 +42,83 @@ export function registerLogsCommand(program: Command): void {
     .option('--follow', 'keep printing new lines until Ctrl-C')
     .option('--raw', 'print each line as the component wrote it')
     .action(async (options: LogsOptions) => {
-      const { collectLogs, parseDuration } = await import('../../logs/collect.ts');
       const lab = checkLabName(options.lab);
       const window = parseDuration(options.since);
       if (window === null) throw new LabError(`"${options.since}" is not a duration`, 'use a number with s, m, h or d, like 5m', 2);
       const provider = await engineProvider();
-      const query: LogQuery = { since: Date.now() - window, machine: options.machine, component: options.component, level: options.level as Severity | undefined, grep: options.grep };
-      const seen = new Set<string>();
-      const print = (entries: LogEntry[]): void => {
-        for (const entry of entries) {
-          const key = `${entry.time}|${entry.machine}|${entry.component}|${entry.raw}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-          process.stdout.write(formatEntry(entry, options.raw ?? false) + '\n');
-        }
+      // The user's --since is honoured; the line cap per machine still bounds what one read costs.
+      const query: LogQuery = { since: Date.now() - window, machine: options.machine, component: options.component, level: options.level as Severity | undefined, grep: options.grep, maxAgeMs: window };
+      const follower = new LogFollower(query.since);
+      const warned = new Set<string>();
+      const read = async (since: number): Promise<LogEntry[]> => {
+        const timeline = await collectLogTimeline(provider, lab, { ...query, since });
+        for (const { source, reason } of timeline.unreadable) warnOnce(warned, `Could not read ${source}: ${reason}`);
+        for (const source of timeline.truncated) warnOnce(warned, `${source}: more than ${LOG_BOUNDS.maxLines} lines; only the newest are shown. Narrow --since or add a filter.`);
+        return timeline.entries;
       };
-      const first = await collectLogs(provider, lab, query);
+      const print = (entries: LogEntry[]): void => {
+        for (const entry of follower.fresh(entries)) process.stdout.write(formatEntry(entry, options.raw ?? false) + '\n');
+      };
+      const first = await read(query.since);
       if (first.length === 0 && !options.follow) process.stderr.write(`No log lines in the last ${options.since} match. Widen --since or drop a filter.\n`);
       print(first);
       while (options.follow) {
         await sleep(2000);
-        const newest = first.length ? Math.max(query.since, ...[...seen].map((k) => Number(k.split('|')[0]))) : query.since;
-        print(await collectLogs(provider, lab, { ...query, since: newest }));
+        const polled = Date.now();
+        print(await read(follower.since));
+        follower.polled(polled);
       }
     });
+}
+
+function warnOnce(warned: Set<string>, line: string): void {
+  if (warned.has(line)) return;
+  warned.add(line);
+  process.stderr.write(`${pc.yellow(line)}\n`);
+}
+
+const keyOf = (entry: LogEntry): string => `${entry.time}|${entry.machine}|${entry.component}|${entry.raw}`;
+
+/**
+ * What `lab logs --follow` has printed, in bounded memory: the newest time seen and the lines at that
+ * exact time (the next read starts there, so those come again). Lines older than that were printed.
+ */
+export class LogFollower {
+  private newest: number;
+  private atNewest = new Set<string>();
+  /** Where the next read starts. */
+  since: number;
+
+  /** How late a line may arrive (machines' clocks and journals flush at their own pace) and still be printed. */
+  static readonly LATE_MS = 10_000;
+
+  constructor(since: number) {
+    this.newest = since;
+    this.since = since;
+  }
+
+  /** The entries not printed yet, in time order; remembers them as printed. */
+  fresh(entries: LogEntry[]): LogEntry[] {
+    const out: LogEntry[] = [];
+    for (const entry of [...entries].sort((a, b) => a.time - b.time)) {
+      // Anything older than where this read started was printed already (or came too late).
+      if (entry.time < this.since) continue;
+      const key = keyOf(entry);
+      if (entry.time === this.newest) {
+        if (this.atNewest.has(key)) continue;
+        this.atNewest.add(key);
+      } else {
+        this.newest = entry.time;
+        this.atNewest = new Set([key]);
+      }
+      out.push(entry);
+    }
+    this.since = Math.max(this.since, this.newest);
+    return out;
+  }
+
+  /** After a read that started at `startedAt`: the window moves on even when nothing came, keeping room for late lines. */
+  polled(startedAt: number): void {
+    this.since = Math.max(this.since, this.newest, startedAt - LogFollower.LATE_MS);
+  }
 }
