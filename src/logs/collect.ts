@@ -1,6 +1,6 @@
 import type { MachineProvider } from '../../vm/provider.ts';
 import { ADMIN_KUBECONFIG_ON_SERVER, MACHINES, POD_COMPONENTS, findMachine } from '../lab/topology.ts';
-import { parseJournalLine, parsePodLine, SEVERITIES, type LogEntry, type Severity } from './parse.ts';
+import { joinContinuations, parseJournalLine, parsePodLine, SEVERITIES, type LogEntry, type Severity } from './parse.ts';
 
 export interface LogQuery {
   /** Milliseconds since the epoch; at most `maxAgeMs` back is read. */
@@ -71,7 +71,7 @@ async function journalOf(provider: MachineProvider, lab: string, machine: string
     const result = await provider.exec(lab, machine, args, { timeoutMs: LOG_BOUNDS.readTimeoutMs });
     if (result.exitCode !== 0) return { source: machine, entries: [], problem: firstLine(result.stderr) || `journalctl exited with ${result.exitCode}` };
     const lines = result.stdout.split('\n').filter((line) => line.trim());
-    return { source: machine, entries: lines.flatMap((line) => parseJournalLine(line, machine) ?? []), truncated: lines.length >= query.maxLines };
+    return { source: machine, entries: joinContinuations(lines.flatMap((line) => parseJournalLine(line, machine) ?? [])), truncated: lines.length >= query.maxLines };
   } catch (error) {
     return { source: machine, entries: [], problem: reasonOf(error) };
   }

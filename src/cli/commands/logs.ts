@@ -6,16 +6,25 @@ import { SEVERITIES, type LogEntry, type Severity } from '../../logs/parse.ts';
 import { sleep } from '../../util/time.ts';
 import { LabError } from '../../util/errors.ts';
 import { checkLabName, engineProvider, labOption } from '../context.ts';
+import { formatKnown } from './explain.ts';
+import type { KnownMessage } from '../../logs/catalog.ts';
 
 const PALETTE = [pc.cyan, pc.magenta, pc.yellow, pc.green, pc.blue, pc.red, pc.white];
 const colourOf = (component: string) => PALETTE[Math.max(0, COMPONENTS.indexOf(component)) % PALETTE.length]!;
 const LEVEL_STYLE: Record<Severity, (s: string) => string> = { debug: pc.dim, info: (s) => s, warn: pc.yellow, error: pc.red, fatal: (s) => pc.bold(pc.red(s)) };
 
-export function formatEntry(entry: LogEntry, raw: boolean): string {
+/** One timeline line; a message the catalog knows as this lab's noise is dimmed whole, and --explain adds what it means. */
+export function formatEntry(entry: LogEntry, raw: boolean, known: KnownMessage | null = null, explain = false): string {
   const time = new Date(entry.time).toISOString().slice(11, 23);
+  const text = raw ? entry.raw : entry.message;
+  if (known?.expected) {
+    const line = pc.dim(`${time} ${entry.machine.slice(0, 10).padEnd(10)} ${entry.component.padEnd(23)} ${entry.severity.toUpperCase().padEnd(5)} ${text}`);
+    return explain ? [line, ...formatKnown(known, '      ').map((l) => pc.dim(l))].join('\n') : line;
+  }
   const who = colourOf(entry.component)(`${entry.machine.slice(0, 10).padEnd(10)} ${entry.component.padEnd(23)}`);
   const level = LEVEL_STYLE[entry.severity](entry.severity.toUpperCase().padEnd(5));
-  return `${pc.dim(time)} ${who} ${level} ${raw ? entry.raw : entry.message}`;
+  const line = `${pc.dim(time)} ${who} ${level} ${text}`;
+  return explain && known ? [line, ...formatKnown(known, '      ')].join('\n') : line;
 }
 
 interface LogsOptions {
@@ -27,6 +36,8 @@ interface LogsOptions {
   grep?: string;
   follow?: boolean;
   raw?: boolean;
+  quiet?: boolean;
+  explain?: boolean;
 }
 
 export function registerLogsCommand(program: Command): void {
@@ -41,6 +52,8 @@ export function registerLogsCommand(program: Command): void {
     .option('--grep <text>', 'only lines containing this text (case-insensitive)')
     .option('--follow', 'keep printing new lines until Ctrl-C')
     .option('--raw', 'print each line as the component wrote it')
+    .option('--quiet', 'hide the messages the catalog (labs/logs) knows as this lab\'s noise; they are dimmed otherwise')
+    .option('--explain', 'print what each catalogued message means under it')
     .action(async (options: LogsOptions) => {
       const lab = checkLabName(options.lab);
       const window = parseDuration(options.since);
@@ -56,8 +69,15 @@ export function registerLogsCommand(program: Command): void {
         for (const source of timeline.truncated) warnOnce(warned, `${source}: more than ${LOG_BOUNDS.maxLines} lines; only the newest are shown. Narrow --since or add a filter.`);
         return timeline.entries;
       };
+      const { loadCatalog } = await import('../../logs/catalog.ts');
+      const { explainingLabFileErrors } = await import('../../engine/session.ts');
+      const catalog = explainingLabFileErrors(() => loadCatalog());
       const print = (entries: LogEntry[]): void => {
-        for (const entry of follower.fresh(entries)) process.stdout.write(formatEntry(entry, options.raw ?? false) + '\n');
+        for (const entry of follower.fresh(entries)) {
+          const known = catalog.lookup(entry);
+          if (options.quiet && known?.expected) continue;
+          process.stdout.write(formatEntry(entry, options.raw ?? false, known, options.explain ?? false) + '\n');
+        }
       };
       const first = await read(query.since);
       if (first.length === 0 && !options.follow) process.stderr.write(`No log lines in the last ${options.since} match. Widen --since or drop a filter.\n`);
