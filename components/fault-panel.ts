@@ -56,7 +56,8 @@ export class FaultPanel extends LitElement {
     .component { color: #59c2ff; }
     .stars { color: #ffb454; letter-spacing: 1px; }
     .hidden-title { color: #5c6773; font-style: italic; }
-    .result { margin: 10px 0; padding: 10px; border-radius: 4px; white-space: pre-wrap; }
+    .result { margin: 10px 0; padding: 10px; border-radius: 4px; }
+    .result .failure { white-space: pre-wrap; margin-top: 4px; }
     .result.fail { background: #3a1f1f; border: 1px solid #f07178; }
     .result.pass { background: #1f3324; border: 1px solid #91b362; }
     .result.fail .failure::before { content: '✗ '; color: #f07178; }
