@@ -113,8 +113,8 @@ describe('the browser lab on a fake lab', () => {
   });
 
   it('a second job while one runs is refused in the server\'s words', async () => {
-    const headers = { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' };
     const base = `http://127.0.0.1:${server.port}`;
+    const headers = { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json', Origin: base };
     provider.slowFacts.set('healthy', 1_000_000);
     const first = await fetch(`${base}/api/heal`, { method: 'POST', headers, body: '{}' });
     expect(first.status).toBe(202);
@@ -125,12 +125,19 @@ describe('the browser lab on a fake lab', () => {
     await expect.poll(async () => ((await (await fetch(`${base}/api/job`, { headers })).json()) as { job: { state: string } }).job.state, { timeout: 10_000 }).not.toBe('running');
   });
 
-  it('the lab panel removes the lab after a confirm, and the start page comes back', async () => {
+  it('the lab panel removes the lab after a confirm, the start page comes back, and a new lab gets new shells', async () => {
+    const jumpbox = () => page.locator('machine-terminal[machine="jumpbox"] .xterm-rows').innerText();
+    // as a Run button types (the fake shell reads lines ending in \n; xterm's Enter sends \r)
+    await page.locator('machine-terminal[machine="jumpbox"]').evaluate((terminal) => (terminal as unknown as { type(text: string): void }).type('echo before-removal\n'));
+    await expect.poll(jumpbox).toMatch(/before-removal/);
     await page.getByRole('button', { name: 'Lab', exact: true }).click();
     await expect.poll(() => page.locator('lab-panel machine-states table').innerText()).toMatch(/server\s+running/);
     await page.getByRole('button', { name: 'Remove lab…' }).click();
     await page.locator('lab-panel [role="alertdialog"]').getByRole('button', { name: 'Remove' }).click();
     await expect.poll(() => page.locator('start-page h2').count()).toBe(1);
     expect(await page.locator('machine-terminal').count()).toBe(0);
+    await page.getByRole('button', { name: 'Start the lab here' }).click();
+    await expect.poll(jumpbox).toContain('root@jumpbox');
+    expect(await jumpbox()).not.toContain('before-removal');
   });
 });
