@@ -1,4 +1,7 @@
-/** The lab server's API. The token comes with the page's URL; the server also leaves it in a cookie. */
+/**
+ * The lab server's API. The token comes with the page's URL once; it is kept in sessionStorage (so a
+ * reload still has it) and sent as `Authorization: Bearer` on every /api/* call.
+ */
 
 export interface StepInfo {
   id: string;
@@ -18,16 +21,95 @@ export interface ChapterInfo {
 export interface MachineInfo {
   name: string;
   description: string;
-  state: string;
+  state: 'running' | 'stopped' | 'missing';
+  ip: string | null;
+}
+
+export interface FaultInfo {
+  id: string;
+  title: string;
+  component: string;
+  difficulty: number;
+}
+
+/** The fault to fix; a surprise has neither id nor title until the learner gives up. */
+export interface ActiveFault {
+  hidden: boolean;
+  id?: string;
+  title?: string;
+  component?: string;
+  difficulty?: number;
+  symptom: string;
+  hints: string[];
+  hintsTotal: number;
+}
+
+export interface Failure {
+  message: string;
+  output: string;
+}
+
+export interface JobLine {
+  kind: 'progress' | 'done' | 'say' | 'warn';
+  text: string;
+}
+
+export interface Action {
+  machine: string;
+  run: string;
+}
+
+/** A give-up's answer: known when it starts, shown while the fix is applied. */
+export interface GiveUpAnswer extends FaultInfo {
+  symptom: string;
+  injected: Action[];
+  fix: Action[];
+}
+
+export interface Job {
+  id: number;
+  kind: 'up' | 'reset' | 'down' | 'break' | 'giveup' | 'heal';
+  title: string;
+  state: 'running' | 'done' | 'failed';
+  lines: JobLine[];
+  startedAt: number;
+  finishedAt?: number;
+  info?: Record<string, unknown>;
+  result?: Record<string, unknown>;
+  error?: { error: string; next?: string; failures?: Failure[] };
 }
 
 export interface LabState {
   lab: string;
   currentChapter: number;
+  lastChapter: number;
+  /** Every step of chapters 1…builtThrough has passed. */
+  builtThrough: number;
+  /** Changes when the lab's machines are replaced: terminals then open new shells. */
+  generation: number;
   components: string[];
   machines: MachineInfo[];
   chapters: ChapterInfo[];
+  faults: FaultInfo[];
+  fault: ActiveFault | null;
+  job: Job | null;
 }
+
+export interface FaultCheck {
+  passed: boolean;
+  failures: Failure[];
+  fixed?: FaultInfo;
+}
+
+export interface HintAnswer {
+  text: string;
+  index: number;
+  total: number;
+  last?: boolean;
+}
+
+/** An answer the page shows as it is: a result, or an error with the next thing to try. */
+export type Answer<T> = { ok: true; status: number; body: T } | { ok: false; status: number; error: string; next?: string; failures?: Failure[]; job?: Job };
 
 export interface StepResult {
   passed?: boolean;
@@ -39,9 +121,15 @@ export interface StepResult {
   error?: string;
 }
 
-// The server puts the token in the page (a reload has dropped it from the URL); API calls send it in a header.
-const token = new URLSearchParams(location.search).get('token') ?? document.querySelector<HTMLMetaElement>('meta[name="hardway-token"]')?.content ?? '';
-if (location.search.includes('token=')) history.replaceState(null, '', location.pathname);
+// The token comes with the URL on first load; the server also puts it in the page, and the tab keeps it, so a reload keeps working.
+// API calls send it in a header.
+const TOKEN_KEY = 'hardway-token';
+const fromUrl = new URLSearchParams(location.search).get('token');
+if (fromUrl) {
+  sessionStorage.setItem(TOKEN_KEY, fromUrl);
+  history.replaceState(null, '', location.pathname);
+}
+const token = fromUrl ?? document.querySelector<HTMLMetaElement>('meta[name="hardway-token"]')?.content ?? sessionStorage.getItem(TOKEN_KEY) ?? '';
 
 const headers = (): HeadersInit => ({ 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) });
 
@@ -49,6 +137,14 @@ export async function fetchState(): Promise<LabState> {
   const response = await fetch('./api/state', { headers: headers() });
   if (!response.ok) throw new Error(((await response.json()) as { error: string }).error);
   return (await response.json()) as LabState;
+}
+
+/** POSTs to the API; a refusal (400, 409, …) comes back as an answer with the server's words, not an exception. */
+export async function post<T>(path: string, body: object = {}): Promise<Answer<T>> {
+  const response = await fetch(`./api/${path}`, { method: 'POST', headers: headers(), body: JSON.stringify(body) });
+  const parsed = (await response.json().catch(() => ({ error: `the server answered ${response.status}` }))) as Record<string, unknown>;
+  if (response.ok) return { ok: true, status: response.status, body: parsed as T };
+  return { ok: false, status: response.status, ...(parsed as { error: string; next?: string; failures?: Failure[]; job?: Job }) };
 }
 
 export async function stepAction(action: 'check' | 'hint' | 'solve', chapter: number, step: string): Promise<StepResult> {

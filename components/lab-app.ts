@@ -1,13 +1,31 @@
 import { LitElement, css, html } from 'lit';
-import { fetchState, stepAction, type LabState, type StepResult } from './api.ts';
+import { keyed } from 'lit/directives/keyed.js';
+import { fetchState, post, stepAction, type Answer, type FaultCheck, type Job, type LabState, type StepResult } from './api.ts';
 import type { StepSelection } from './chapter-list.ts';
-import './chapter-list.ts';
-import './machine-terminal.ts';
+import type { FaultAction } from './fault-panel.ts';
+import type { LabAction } from './lab-panel.ts';
 import type { MachineTerminal } from './machine-terminal.ts';
-import './step-view.ts';
+import './chapter-list.ts';
+import './fault-panel.ts';
+import './job-progress.ts';
+import './lab-panel.ts';
 import './log-timeline.ts';
+import './machine-terminal.ts';
+import './start-page.ts';
+import './step-view.ts';
 
-/** The browser lab: chapters, the current step's prose and buttons, and a terminal per machine. */
+type View = 'course' | 'lab' | 'fault';
+const VIEW_KEY = 'hardway-view';
+const DISMISSED_KEY = 'hardway-dismissed-job';
+/** How often the page reads the state while a job runs. */
+const POLL_MS = 1000;
+
+/**
+ * The browser lab. A lab without machines shows the start page; otherwise the chapters, the middle
+ * column (a step's prose and buttons, the lab panel, or break-and-fix) and a terminal per machine with
+ * the log timeline. Long work runs as a job on the server; the page polls the state while one runs,
+ * so a reload picks it up again.
+ */
 export class LabApp extends LitElement {
   static override properties = {
     state: { state: true },
@@ -16,6 +34,11 @@ export class LabApp extends LitElement {
     result: { state: true },
     busy: { state: true },
     error: { state: true },
+    view: { state: true },
+    faultCheck: { state: true },
+    working: { state: true },
+    notice: { state: true },
+    dismissed: { state: true },
   };
   declare private state: LabState | null;
   declare private selected: StepSelection | null;
@@ -23,28 +46,45 @@ export class LabApp extends LitElement {
   declare private result: StepResult | null;
   declare private busy: string;
   declare private error: string;
+  declare private view: View;
+  declare private faultCheck: FaultCheck | null;
+  declare private working: string;
+  declare private notice: { error: string; next?: string } | null;
+  declare private dismissed: number;
+  private pollTimer?: number;
 
   static override styles = css`
-    :host { display: grid; height: 100vh; grid-template-columns: minmax(220px, 280px) minmax(320px, 1fr) minmax(360px, 1.2fr);
-      grid-template-rows: auto 1fr; grid-template-areas: 'top top top' 'chapters step terminals'; }
-    header { grid-area: top; display: flex; align-items: center; gap: 12px; padding: 8px 14px; border-bottom: 1px solid #253340; }
+    :host { display: block; height: 100vh; }
+    .main { display: grid; height: 100%; grid-template-columns: minmax(220px, 280px) minmax(320px, 1fr) minmax(360px, 1.2fr);
+      grid-template-rows: auto 1fr; grid-template-areas: 'top top top' 'chapters middle terminals'; }
+    .start { display: flex; flex-direction: column; height: 100%; overflow: auto; }
+    header { grid-area: top; display: flex; align-items: center; gap: 12px; padding: 8px 14px; border-bottom: 1px solid #253340; flex-wrap: wrap; }
     header h1 { font-size: 16px; margin: 0; color: #ffb454; }
     header .lab { color: #5c6773; font-size: 13px; }
+    nav { display: flex; gap: 4px; margin-left: 12px; }
+    nav button { all: unset; cursor: pointer; padding: 4px 10px; border-radius: 4px; color: #b3b1ad; font-size: 14px; }
+    nav button[aria-pressed='true'] { background: #253340; color: #ffb454; }
+    .flag { margin-left: auto; font-size: 13px; color: #f07178; cursor: pointer; }
     chapter-list { grid-area: chapters; border-right: 1px solid #253340; min-height: 0; }
-    step-view { grid-area: step; min-height: 0; border-right: 1px solid #253340; }
+    .middle { grid-area: middle; display: flex; flex-direction: column; min-height: 0; border-right: 1px solid #253340; }
+    .middle > step-view, .middle > lab-panel, .middle > fault-panel { flex: 1; min-height: 0; }
+    .notice { margin: 10px 16px 0; padding: 8px 10px; border: 1px solid #f07178; border-radius: 4px; background: #2a1a1c; white-space: pre-wrap; }
+    .notice button { all: unset; cursor: pointer; float: right; color: #5c6773; }
     .terminals { grid-area: terminals; display: flex; flex-direction: column; min-height: 0; }
     [role='tablist'] { display: flex; border-bottom: 1px solid #253340; }
     [role='tab'] { all: unset; padding: 8px 14px; cursor: pointer; color: #b3b1ad; font-size: 14px; }
     [role='tab'][aria-selected='true'] { color: #ffb454; box-shadow: inset 0 -2px #ffb454; }
+    [role='tab'] .state { font-size: 11px; color: #5c6773; margin-left: 4px; }
     machine-terminal { flex: 3; }
     log-timeline { flex: 2; min-height: 140px; }
     machine-terminal:not([active]) { display: none; }
     .error { padding: 20px; color: #f07178; }
     @media (max-width: 900px) {
-      :host { grid-template-columns: 1fr; grid-template-rows: auto auto minmax(280px, 1fr) 620px;
-        grid-template-areas: 'top' 'chapters' 'step' 'terminals'; height: auto; min-height: 100vh; }
+      :host { height: auto; }
+      .main { grid-template-columns: 1fr; grid-template-rows: auto auto minmax(280px, 1fr) 620px;
+        grid-template-areas: 'top' 'chapters' 'middle' 'terminals'; height: auto; min-height: 100vh; }
       chapter-list { max-height: 30vh; border-right: none; border-bottom: 1px solid #253340; }
-      step-view { border-right: none; }
+      .middle { border-right: none; }
     }
   `;
 
@@ -56,6 +96,11 @@ export class LabApp extends LitElement {
     this.result = null;
     this.busy = '';
     this.error = '';
+    this.view = (sessionStorage.getItem(VIEW_KEY) as View | null) ?? 'course';
+    this.faultCheck = null;
+    this.working = '';
+    this.notice = null;
+    this.dismissed = Number(sessionStorage.getItem(DISMISSED_KEY)) || 0;
   }
 
   override connectedCallback(): void {
@@ -63,13 +108,40 @@ export class LabApp extends LitElement {
     void this.load();
   }
 
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    window.clearTimeout(this.pollTimer);
+  }
+
+  /** Reads the state; while a job runs, again every second; acts once when a job it saw running ends. */
   private async load(): Promise<void> {
+    window.clearTimeout(this.pollTimer);
+    const before = this.state?.job ?? null;
     try {
-      this.state = await fetchState();
-      if (!this.selected) this.selected = this.firstOpenStep(this.state);
+      const state = await fetchState();
+      const first = !this.state;
+      this.state = state;
+      this.error = '';
+      if (first) {
+        this.selected = this.firstOpenStep(state);
+        if (state.fault && !sessionStorage.getItem(VIEW_KEY)) this.view = 'fault';
+      }
+      const job = state.job;
+      if (before?.state === 'running' && job && (job.id !== before.id || job.state !== 'running')) this.jobEnded(job);
+      if (job?.state === 'running') this.pollTimer = window.setTimeout(() => void this.load(), POLL_MS);
     } catch (error) {
-      this.error = error instanceof Error ? error.message : String(error);
+      if (!this.state) this.error = error instanceof Error ? error.message : String(error);
+      else this.pollTimer = window.setTimeout(() => void this.load(), POLL_MS * 3);
     }
+  }
+
+  private jobEnded(job: Job): void {
+    if (job.kind === 'up' || job.kind === 'reset' || job.kind === 'down') {
+      this.selected = this.firstOpenStep(this.state!);
+      this.result = null;
+    }
+    if (job.kind === 'break' || job.kind === 'giveup' || job.kind === 'heal') this.faultCheck = null;
+    if (job.kind === 'break' && job.state === 'done') this.show('fault');
   }
 
   private firstOpenStep(state: LabState): StepSelection | null {
@@ -78,31 +150,127 @@ export class LabApp extends LitElement {
     return chapter && step ? { chapter: chapter.number, step: step.id } : null;
   }
 
+  private show(view: View): void {
+    this.view = view;
+    sessionStorage.setItem(VIEW_KEY, view);
+  }
+
+  /** The start page stands in for the terminals while the lab has no machines, or is being (re)made or removed. */
+  private starting(state: LabState): boolean {
+    const job = state.job;
+    const making = job?.state === 'running' && (job.kind === 'reset' || job.kind === 'down' || (job.kind === 'up' && job.info?.fresh === true));
+    return making || state.machines.every((m) => m.state === 'missing');
+  }
+
   override render() {
     if (this.error) return html`<div class="error">${this.error}</div>`;
     if (!this.state) return html`<div class="error">Loading the lab…</div>`;
-    const chapter = this.state.chapters.find((c) => c.number === this.selected?.chapter);
+    const state = this.state;
+    const running = state.job?.state === 'running';
+    if (this.starting(state)) {
+      return html`<div class="start">
+        <header><h1>hardway</h1><span class="lab">lab ${state.lab}</span></header>
+        ${this.renderNotice()}${this.renderJob()}
+        <start-page .lab=${state.lab} .chapters=${state.chapters} .machines=${state.machines} ?busy=${running} @lab-action=${this.onLabAction}></start-page>
+      </div>`;
+    }
+    const chapter = state.chapters.find((c) => c.number === this.selected?.chapter);
     const step = chapter?.steps.find((s) => s.id === this.selected?.step) ?? null;
-    return html`
-      <header><h1>hardway</h1><span class="lab">lab ${this.state.lab}</span></header>
-      <chapter-list .chapters=${this.state.chapters} .selected=${this.selected} @step-selected=${this.onStepSelected}></chapter-list>
-      <step-view .step=${step} .chapter=${chapter?.number ?? 0} .result=${this.result} .busy=${this.busy}
-        @step-action=${this.onStepAction} @run-command=${this.onRunCommand}></step-view>
+    const tab = (view: View, label: string) => html`<button aria-pressed=${this.view === view} @click=${() => this.show(view)}>${label}</button>`;
+    return html`<div class="main">
+      <header>
+        <h1>hardway</h1><span class="lab">lab ${state.lab}</span>
+        <nav aria-label="views">${tab('course', 'Course')}${tab('lab', 'Lab')}${tab('fault', 'Break & fix')}</nav>
+        ${state.fault ? html`<span class="flag" @click=${() => this.show('fault')}>⚠ ${state.fault.hidden ? 'a surprise fault' : state.fault.title} to fix</span>` : ''}
+      </header>
+      <chapter-list .chapters=${state.chapters} .selected=${this.selected} @step-selected=${this.onStepSelected}></chapter-list>
+      <div class="middle">
+        ${this.renderNotice()}${this.renderJob()}
+        ${this.view === 'course'
+          ? html`<step-view .step=${step} .chapter=${chapter?.number ?? 0} .result=${this.result} .busy=${this.busy}
+              @step-action=${this.onStepAction} @run-command=${this.onRunCommand}></step-view>`
+          : this.view === 'lab'
+            ? html`<lab-panel .lab=${state.lab} .machines=${state.machines} .chapters=${state.chapters} .currentChapter=${state.currentChapter}
+                .builtThrough=${state.builtThrough} ?busy=${running} @lab-action=${this.onLabAction}></lab-panel>`
+            : html`<fault-panel .faults=${state.faults} .fault=${state.fault} .check=${this.faultCheck} .lastJob=${state.job}
+                .builtThrough=${state.builtThrough} .lastChapter=${state.lastChapter} ?busy=${running} .working=${this.working}
+                @fault-action=${this.onFaultAction} @lab-action=${this.onLabAction}></fault-panel>`}
+      </div>
       <section class="terminals">
         <div role="tablist">
-          ${this.state.machines.map(
-            (m) => html`<button role="tab" aria-selected=${m.name === this.activeMachine} title=${m.description} @click=${() => (this.activeMachine = m.name)}>${m.name}</button>`,
+          ${state.machines.map(
+            (m) => html`<button role="tab" aria-selected=${m.name === this.activeMachine} title=${m.description} @click=${() => (this.activeMachine = m.name)}>${m.name}${m.state === 'running' ? '' : html`<span class="state">${m.state}</span>`}</button>`,
           )}
         </div>
-        ${this.state.machines.map((m) => html`<machine-terminal machine=${m.name} ?active=${m.name === this.activeMachine}></machine-terminal>`)}
-        <log-timeline .components=${this.state.components}></log-timeline>
+        ${keyed(state.generation, state.machines.map((m) => html`<machine-terminal machine=${m.name} .generation=${state.generation} ?active=${m.name === this.activeMachine}></machine-terminal>`))}
+        <log-timeline .components=${state.components}></log-timeline>
       </section>
-    `;
+    </div>`;
+  }
+
+  private renderJob() {
+    const job = this.state?.job;
+    if (!job || (job.state !== 'running' && job.id <= this.dismissed)) return '';
+    return html`<job-progress .job=${job} @job-dismissed=${this.onJobDismissed}></job-progress>`;
+  }
+
+  private renderNotice() {
+    if (!this.notice) return '';
+    return html`<div class="notice" role="alert"><button aria-label="close" @click=${() => (this.notice = null)}>✕</button>${this.notice.error}${this.notice.next ? html`<br />Next: ${this.notice.next}` : ''}</div>`;
+  }
+
+  private onJobDismissed(event: CustomEvent<{ id: number }>): void {
+    this.dismissed = event.detail.id;
+    sessionStorage.setItem(DISMISSED_KEY, String(event.detail.id));
+  }
+
+  /** A job the server took (202) is shown and polled; a refusal (400, 409) is shown in the server's words. */
+  private async startJob(answer: Answer<{ job: Job }>): Promise<void> {
+    if (!answer.ok) {
+      this.notice = { error: answer.error, next: answer.next };
+      if (answer.job) this.state = { ...this.state!, job: answer.job };
+      await this.load();
+      return;
+    }
+    this.notice = null;
+    this.state = { ...this.state!, job: answer.body.job };
+    this.pollTimer = window.setTimeout(() => void this.load(), POLL_MS);
+  }
+
+  private async onLabAction(event: CustomEvent<LabAction>): Promise<void> {
+    const { action, chapter } = event.detail;
+    const path = action === 'heal' ? 'heal' : `lab/${action}`;
+    await this.startJob(await post<{ job: Job }>(path, chapter === undefined ? {} : { chapter }));
+  }
+
+  private async onFaultAction(event: CustomEvent<FaultAction>): Promise<void> {
+    const detail = event.detail;
+    if (detail.action === 'break') return this.startJob(await post<{ job: Job }>('fault/break', { id: detail.id }));
+    if (detail.action === 'surprise') return this.startJob(await post<{ job: Job }>('fault/break', { random: true, component: detail.component, difficulty: detail.difficulty }));
+    if (detail.action === 'giveup') {
+      this.faultCheck = null;
+      return this.startJob(await post<{ job: Job }>('fault/giveup'));
+    }
+    this.working = detail.action;
+    try {
+      if (detail.action === 'check') {
+        const answer = await post<FaultCheck>('fault/check');
+        if (answer.ok) this.faultCheck = answer.body;
+        else this.notice = { error: answer.error, next: answer.next };
+      } else {
+        const answer = await post('fault/hint');
+        if (!answer.ok) this.notice = { error: answer.error, next: answer.next };
+      }
+      await this.load();
+    } finally {
+      this.working = '';
+    }
   }
 
   private onStepSelected(event: CustomEvent<StepSelection>): void {
     this.selected = event.detail;
     this.result = null;
+    this.show('course');
   }
 
   private async onStepAction(event: CustomEvent<{ action: 'check' | 'hint' | 'solve' }>): Promise<void> {

@@ -16,6 +16,7 @@ export class MachineTerminal extends LitElement {
   static override properties = {
     machine: { reflect: true },
     active: { type: Boolean },
+    generation: { type: Number },
     connection: { state: true },
   };
   static override styles = [
@@ -29,6 +30,8 @@ export class MachineTerminal extends LitElement {
 
   declare machine: string;
   declare active: boolean;
+  /** The lab's machines as of this generation: a lab replaced since gets new shells, not the old ones' sessions. */
+  declare generation: number;
   declare private connection: 'connecting' | 'open' | 'reconnecting' | 'ended' | 'replaced';
 
   private terminal?: Terminal;
@@ -43,6 +46,7 @@ export class MachineTerminal extends LitElement {
     super();
     this.machine = '';
     this.active = false;
+    this.generation = 0;
     this.connection = 'connecting';
   }
 
@@ -90,7 +94,7 @@ export class MachineTerminal extends LitElement {
 
   private connect(): void {
     const terminal = this.terminal!;
-    const socket = new WebSocket(terminalUrl(this.machine, clientId, this.seen, terminal.cols, terminal.rows));
+    const socket = new WebSocket(terminalUrl(this.machine, this.generation ? `${clientId}.${this.generation}` : clientId, this.seen, terminal.cols, terminal.rows));
     socket.binaryType = 'arraybuffer';
     socket.onopen = () => {
       this.connection = 'open';
