@@ -167,6 +167,8 @@ export interface LogLine {
   severity: string;
   message: string;
   raw: string;
+  /** What the log catalog says of this message, when it knows it. */
+  known?: { means: string; expected: boolean; why?: string; next?: string };
 }
 
 export interface LogFilter {

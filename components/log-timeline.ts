@@ -1,19 +1,26 @@
 import { LitElement, css, html } from 'lit';
+import { anatomyOf } from '../src/logs/anatomy.ts';
+import { LogFollower } from '../src/logs/follow.ts';
 import { fetchLogs, type LogFilter, type LogLine } from './api.ts';
 
 const MAX_LINES = 1000;
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'];
 const COLOURS = ['#59c2ff', '#d2a6ff', '#ffb454', '#91b362', '#39bae6', '#f07178', '#95e6cb', '#e6b673'];
 
-/** Every component's log in one time-ordered, filterable panel that follows live, as `lab logs --follow`. */
+/**
+ * Every component's log in one time-ordered, filterable panel that follows live, as `lab logs --follow`.
+ * This lab's known noise is dimmed; clicking a line explains it (its format's fields, and the catalog's word).
+ */
 export class LogTimeline extends LitElement {
-  static override properties = { components: { attribute: false }, lines: { state: true }, filter: { state: true } };
+  static override properties = { components: { attribute: false }, lines: { state: true }, filter: { state: true }, opened: { state: true } };
   declare components: string[];
   declare private lines: LogLine[];
   declare private filter: LogFilter;
-  private since = Date.now() - 5 * 60_000;
+  declare private opened: LogLine | null;
+  private follower = new LogFollower(Date.now() - 5 * 60_000);
   private timer?: number;
-  private seen = new Set<string>();
+  /** Bumped by each new filter: a poll that started under an older one drops its answer, so only one loop runs. */
+  private round = 0;
 
   static override styles = css`
     :host { display: flex; flex-direction: column; min-height: 0; border-top: 1px solid #253340; font-size: 12px; }
@@ -26,6 +33,13 @@ export class LogTimeline extends LitElement {
     .warn { color: #ffb454; }
     .error, .fatal { color: #f07178; }
     .debug { color: #5c6773; }
+    li { cursor: pointer; }
+    li.noise { opacity: 0.45; }
+    li[aria-expanded='true'] { background: #1a2733; }
+    .explain { margin: 2px 0 6px 2ch; padding: 4px 8px; border-left: 2px solid #ffb454; color: #b3b1ad; white-space: normal; cursor: default; }
+    .explain dt { color: #59c2ff; }
+    .explain dd { margin: 0 0 2px 2ch; }
+    .explain p { margin: 2px 0; }
   `;
 
   constructor() {
@@ -33,6 +47,7 @@ export class LogTimeline extends LitElement {
     this.components = [];
     this.lines = [];
     this.filter = { component: '', level: '', grep: '' };
+    this.opened = null;
   }
 
   override connectedCallback(): void {
@@ -46,18 +61,16 @@ export class LogTimeline extends LitElement {
   }
 
   private async poll(): Promise<void> {
-    const fresh = await fetchLogs(this.since, this.filter).catch(() => []);
-    const added = fresh.filter((line) => {
-      const key = `${line.time}|${line.machine}|${line.component}|${line.raw}`;
-      if (this.seen.has(key)) return false;
-      this.seen.add(key);
-      return true;
-    });
+    const round = this.round;
+    const started = Date.now();
+    const fresh = await fetchLogs(this.follower.since, this.filter).catch(() => []);
+    if (round !== this.round) return;
+    const added = this.follower.fresh(fresh);
+    this.follower.polled(started);
     if (added.length > 0) {
       const list = this.renderRoot.querySelector('ol');
       const atBottom = !list || list.scrollHeight - list.scrollTop - list.clientHeight < 40;
       this.lines = [...this.lines, ...added].slice(-MAX_LINES);
-      this.since = Math.max(this.since, added[added.length - 1]!.time);
       if (atBottom) void this.updateComplete.then(() => list?.scrollTo({ top: list.scrollHeight }));
     }
     this.timer = window.setTimeout(() => void this.poll(), 2000);
@@ -67,10 +80,29 @@ export class LogTimeline extends LitElement {
   private refilter(change: Partial<LogFilter>): void {
     this.filter = { ...this.filter, ...change };
     this.lines = [];
-    this.seen.clear();
-    this.since = Date.now() - 5 * 60_000;
+    this.opened = null;
+    this.follower = new LogFollower(Date.now() - 5 * 60_000);
+    this.round += 1;
     window.clearTimeout(this.timer);
     void this.poll();
+  }
+
+  private toggle(line: LogLine): void {
+    this.opened = this.opened === line ? null : line;
+  }
+
+  private explanation(line: LogLine) {
+    const anatomy = anatomyOf(line.raw);
+    const known = line.known;
+    return html`<div class="explain" @click=${(e: Event) => e.stopPropagation()}>
+      <p><strong>${anatomy.format}</strong> — written by ${anatomy.writers}</p>
+      <dl>${anatomy.fields.map((f) => html`<dt>${f.name}: ${f.value}</dt><dd>${f.means}</dd>`)}</dl>
+      ${known
+        ? html`<p><strong>Means:</strong> ${known.means}</p>
+            <p>${known.expected ? html`<strong>Expected here:</strong> ${known.why}` : html`<strong>Not expected in a healthy lab.</strong>`}</p>
+            ${known.next ? html`<p><strong>Next:</strong> ${known.next}</p>` : ''}`
+        : html`<p>hardway's log catalog does not know this message yet.</p>`}
+    </div>`;
   }
 
   override render() {
@@ -90,8 +122,11 @@ export class LogTimeline extends LitElement {
       </form>
       <ol aria-label="log timeline">
         ${this.lines.map(
-          (line) => html`<li class=${line.severity}><span class="time">${new Date(line.time).toISOString().slice(11, 23)}</span> ${line.machine}
-            <span style="color: ${colour(line.component)}">${line.component}</span> ${line.severity.toUpperCase()} ${line.message}</li>`,
+          (line) => html`<li class="${line.severity} ${line.known?.expected ? 'noise' : ''}" aria-expanded=${this.opened === line ? 'true' : 'false'}
+              title=${line.known?.expected ? 'known noise in this lab: click to see why' : 'click to explain this line'} @click=${() => this.toggle(line)}>
+            <span class="time">${new Date(line.time).toISOString().slice(11, 23)}</span> ${line.machine}
+            <span style="color: ${colour(line.component)}">${line.component}</span> ${line.severity.toUpperCase()} ${line.message}
+            ${this.opened === line ? this.explanation(line) : ''}</li>`,
         )}
       </ol>
     `;

@@ -3,6 +3,7 @@ import type { Action, Fault } from '../engine/faults.ts';
 import type { BreakRequest, LabEngine } from '../engine/lab.ts';
 import { SolveError } from '../engine/runner.ts';
 import { COMPONENTS } from '../lab/topology.ts';
+import { loadCatalog, type Catalog } from '../logs/catalog.ts';
 import { collectLogTimeline } from '../logs/collect.ts';
 import { SEVERITIES, type Severity } from '../logs/parse.ts';
 import { LabError } from '../util/errors.ts';
@@ -146,7 +147,26 @@ export class LabApi {
       level: level && (SEVERITIES as string[]).includes(level) ? (level as Severity) : undefined,
       grep: params.get('grep') || undefined,
     });
-    return { entries: timeline.entries.slice(-500), since: timeline.since, unreadable: timeline.unreadable, truncated: timeline.truncated };
+    // Each line carries the catalog's word on it, so the page can dim this lab's noise and explain a line when clicked.
+    const catalog = this.catalog();
+    const entries = timeline.entries.slice(-500).map((entry) => {
+      const known = catalog?.lookup(entry);
+      return known ? { ...entry, known: { means: known.means, expected: known.expected, why: known.why, next: known.next } } : entry;
+    });
+    return { entries, since: timeline.since, unreadable: timeline.unreadable, truncated: timeline.truncated };
+  }
+
+  private loadedCatalog: Catalog | null | undefined;
+  /** The log catalog, read once; a damaged catalog leaves lines unexplained rather than the timeline empty. */
+  private catalog(): Catalog | null {
+    if (this.loadedCatalog === undefined) {
+      try {
+        this.loadedCatalog = loadCatalog();
+      } catch {
+        this.loadedCatalog = null;
+      }
+    }
+    return this.loadedCatalog;
   }
 
   // --- steps -------------------------------------------------------------------------------------

@@ -144,6 +144,20 @@ describe('the browser lab', () => {
     await page.screenshot({ path: `${ARTIFACTS}/browser-lab-timeline.png` });
   });
 
+  it('explains a timeline line when clicked: its format\'s fields, and what the catalog knows of it', async () => {
+    const timeline = page.locator('log-timeline ol');
+    await page.locator('log-timeline select[aria-label="level"]').selectOption('warn');
+    // docker-registry warns at start that it made up an upload secret: catalogued as this lab's noise.
+    const noise = timeline.locator('li.noise', { hasText: 'No HTTP secret provided' }).first();
+    await expect.poll(() => noise.count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await noise.click();
+    const explanation = noise.locator('.explain');
+    await expect.poll(() => explanation.innerText(), { timeout: 5_000 }).toMatch(/logrus[\s\S]*level[\s\S]*Expected here: One registry serves the lab/);
+    await page.screenshot({ path: `${ARTIFACTS}/browser-lab-explain.png` });
+    await noise.click();
+    expect(await noise.locator('.explain').count()).toBe(0);
+  });
+
   it('a reload keeps working without the token in the URL: the API answers and the same shell comes back', async () => {
     await typeInto(page, 'server', 'clear; echo before-reload');
     await waitForScreen(page, 'server', (t) => /^before-reload/m.test(t), 'before-reload');

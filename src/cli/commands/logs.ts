@@ -7,6 +7,7 @@ import { sleep } from '../../util/time.ts';
 import { LabError } from '../../util/errors.ts';
 import { checkLabName, engineProvider, labOption } from '../context.ts';
 import { formatKnown } from './explain.ts';
+import { LogFollower } from '../../logs/follow.ts';
 import type { KnownMessage } from '../../logs/catalog.ts';
 
 const PALETTE = [pc.cyan, pc.magenta, pc.yellow, pc.green, pc.blue, pc.red, pc.white];
@@ -95,50 +96,4 @@ function warnOnce(warned: Set<string>, line: string): void {
   if (warned.has(line)) return;
   warned.add(line);
   process.stderr.write(`${pc.yellow(line)}\n`);
-}
-
-const keyOf = (entry: LogEntry): string => `${entry.time}|${entry.machine}|${entry.component}|${entry.raw}`;
-
-/**
- * What `lab logs --follow` has printed, in bounded memory: the newest time seen and the lines at that
- * exact time (the next read starts there, so those come again). Lines older than that were printed.
- */
-export class LogFollower {
-  private newest: number;
-  private atNewest = new Set<string>();
-  /** Where the next read starts. */
-  since: number;
-
-  /** How late a line may arrive (machines' clocks and journals flush at their own pace) and still be printed. */
-  static readonly LATE_MS = 10_000;
-
-  constructor(since: number) {
-    this.newest = since;
-    this.since = since;
-  }
-
-  /** The entries not printed yet, in time order; remembers them as printed. */
-  fresh(entries: LogEntry[]): LogEntry[] {
-    const out: LogEntry[] = [];
-    for (const entry of [...entries].sort((a, b) => a.time - b.time)) {
-      // Anything older than where this read started was printed already (or came too late).
-      if (entry.time < this.since) continue;
-      const key = keyOf(entry);
-      if (entry.time === this.newest) {
-        if (this.atNewest.has(key)) continue;
-        this.atNewest.add(key);
-      } else {
-        this.newest = entry.time;
-        this.atNewest = new Set([key]);
-      }
-      out.push(entry);
-    }
-    this.since = Math.max(this.since, this.newest);
-    return out;
-  }
-
-  /** After a read that started at `startedAt`: the window moves on even when nothing came, keeping room for late lines. */
-  polled(startedAt: number): void {
-    this.since = Math.max(this.since, this.newest, startedAt - LogFollower.LATE_MS);
-  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LogFollower } from '../../../src/cli/commands/logs.ts';
+import { LogFollower } from '../../../src/logs/follow.ts';
 import { LOG_BOUNDS, collectLogTimeline, collectLogs } from '../../../src/logs/collect.ts';
 import type { LogEntry } from '../../../src/logs/parse.ts';
 import type { ExecOptions, ExecResult } from '../../../vm/provider.ts';
