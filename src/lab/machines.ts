@@ -4,7 +4,7 @@ import { LabError } from '../util/errors.ts';
 import { sleep } from '../util/time.ts';
 import { Progress } from '../util/output.ts';
 import type { Machine, MachineProvider } from '../../vm/provider.ts';
-import { MACHINES, machineIp, type MachineRole } from './topology.ts';
+import { MACHINES, findMachine, machineIp, type MachineRole } from './topology.ts';
 import { fromPackage } from '../util/package-root.ts';
 
 export interface MachineHealth {
@@ -32,6 +32,8 @@ export async function bringUpMachines(lab: string, provider: MachineProvider): P
   const health = await Promise.all(MACHINES.map((role) => waitForBoot(provider, lab, role.name)));
   progress.update('root ssh from the jumpbox');
   await trustJumpbox(provider, lab);
+  progress.update('the LAN resolver on the jumpbox');
+  await useLanResolver(provider, lab, machineIp(network.subnet, findMachine('jumpbox')!));
   progress.done(`${MACHINES.length} machines up on ${network.subnet}${restarted.length ? ` (restarted: ${restarted.join(', ')})` : ''}`);
   return { health, restarted };
 }
@@ -93,6 +95,23 @@ async function trustJumpbox(provider: MachineProvider, lab: string): Promise<voi
         'mkdir -p -m 700 /root/.ssh && touch /root/.ssh/authorized_keys && (grep -qxF "$KEY" /root/.ssh/authorized_keys || echo "$KEY" >> /root/.ssh/authorized_keys)',
       ], { env: { KEY: publicKey } }),
     ),
+  );
+}
+
+/**
+ * A machine's own resolver (Docker's, at 127.0.0.11) cannot be reached from the pods on it, so the lab
+ * gives its machines a LAN resolver as a real network does: dnsmasq on the jumpbox. Docker writes
+ * /etc/resolv.conf afresh at every start, so this runs at every lab up.
+ */
+async function useLanResolver(provider: MachineProvider, lab: string, resolverIp: string): Promise<void> {
+  const started = await provider.exec(lab, 'jumpbox', ['systemctl', 'enable', '--now', 'dnsmasq']);
+  if (started.exitCode !== 0) throw new LabError(`the LAN resolver (dnsmasq) did not start on the jumpbox: ${started.stderr.trim()}`, 'lab shell jumpbox, then journalctl -u dnsmasq');
+  const resolvConf = `# The lab's LAN resolver (dnsmasq on the jumpbox), written by lab up.\nnameserver ${resolverIp}\noptions timeout:2 attempts:2\n`;
+  await Promise.all(
+    MACHINES.map(async (role) => {
+      const written = await provider.exec(lab, role.name, ['sh', '-c', 'cat > /etc/resolv.conf'], { input: resolvConf });
+      if (written.exitCode !== 0) throw new LabError(`could not point ${role.name} at the LAN resolver: ${written.stderr.trim()}`, 'run lab up again');
+    }),
   );
 }
 
