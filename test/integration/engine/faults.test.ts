@@ -1,11 +1,18 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerProvider } from '../../../vm/docker-provider.ts';
 import { gradeFix, injectFault, loadFaults, loadHealth, runActions, waitForFix, checkHealth } from '../../../src/engine/faults.ts';
 import { loadCourse } from '../../../src/engine/course.ts';
 import { collectLogs } from '../../../src/logs/collect.ts';
+import { coverage, loadCatalog } from '../../../src/logs/catalog.ts';
+import type { LogEntry } from '../../../src/logs/parse.ts';
 import { ensureArtifacts } from '../../helpers/artifacts.ts';
 import { lab } from '../../helpers/cli.ts';
-import { ensureEngine, realLab } from '../../helpers/engine.ts';
+import { ensureEngine, realLab, stopEngine } from '../../helpers/engine.ts';
+import { startEngine } from '../../../src/host/setup.ts';
+import { startServer } from '../../../src/web/server.ts';
 
 const LAB = `it-fault-${process.pid.toString(36)}`;
 const STATE = `/tmp/hardway-fault-state-${process.pid}`;
@@ -14,16 +21,21 @@ const only = process.env.HARDWAY_FAULTS?.split(',');
 const faults = loadFaults().filter((f) => !only || only.includes(f.id));
 const health = loadHealth();
 
-/** Polls the merged timeline until a line of the component contains the text. */
-async function waitForSignature(provider: DockerProvider, since: number, component: string, text: string, timeoutMs = 90_000): Promise<boolean> {
+/** Polls the merged timeline until a line of the component contains the text; that line, or null. */
+async function waitForSignature(provider: DockerProvider, since: number, component: string, text: string, timeoutMs = 90_000): Promise<LogEntry | null> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const entries = await collectLogs(provider, LAB, { since, component });
-    if (entries.some((e) => e.message.includes(text) || e.raw.includes(text))) return true;
+    const found = entries.find((e) => e.message.includes(text) || e.raw.includes(text));
+    if (found) return found;
     await new Promise((resolve) => setTimeout(resolve, 2000));
   }
-  return false;
+  return null;
 }
+
+const catalog = loadCatalog();
+/** When the lab began: the healthy cluster's own warnings are those from here to the first fault. */
+let builtFrom = 0;
 
 describe('every fault, end to end on one real cluster', () => {
   const provider = new DockerProvider();
@@ -32,6 +44,7 @@ describe('every fault, end to end on one real cluster', () => {
     process.env.HARDWAY_STATE = STATE;
     await ensureEngine();
     await ensureArtifacts();
+    builtFrom = Date.now();
     await realLab(LAB, provider).up(Math.max(...loadCourse().map((c) => c.number)));
     const healthy = await checkHealth(provider, LAB, health);
     expect(healthy.failures.map((f) => `${f.check.fail} ${f.output}`)).toEqual([]);
@@ -39,6 +52,38 @@ describe('every fault, end to end on one real cluster', () => {
 
   afterAll(async () => {
     await provider.deleteLab(LAB);
+  });
+
+  it('the log catalog explains at least 90 % of a healthy cluster\'s distinct warnings and errors', async () => {
+    const entries = await collectLogs(provider, LAB, { since: builtFrom, maxAgeMs: Date.now() - builtFrom + 60_000, maxLines: 20_000 });
+    const measured = coverage(catalog, entries);
+    console.log(`log catalog: ${measured.explained} of ${measured.distinct} distinct warnings and errors of a freshly built cluster explained (${((100 * measured.explained) / Math.max(1, measured.distinct)).toFixed(0)} %)`);
+    for (const line of measured.unexplained) console.log(`  not in the catalog: ${line}`);
+    expect(measured.distinct).toBeGreaterThan(10);
+    expect(measured.explained / measured.distinct).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('pods resolve like on a normal cluster, and busybox\'s tools behave like upstream\'s', { timeout: 240_000 }, async () => {
+    const inPod = (script: string) =>
+      provider.exec(LAB, 'jumpbox', ['bash', '-c', `kubectl run dns-probe-$RANDOM --rm -i --quiet --restart=Never --image=busybox:latest --command -- sh -c ${JSON.stringify(script)}`], { timeoutMs: 180_000, workdir: '/root', env: { HOME: '/root' } });
+    const result = await inPod([
+      'nslookup kubernetes.default.svc.cluster.local | grep -q 10.32.0.1 && echo cluster-name-ok',
+      'nslookup server. | grep -q "Address: 10.240" && echo machine-name-ok',
+      'start=$(date +%s); nslookup example.com > /tmp/out 2>&1; grep -q NXDOMAIN /tmp/out && echo "outside-nxdomain-in $(( $(date +%s) - start ))s"',
+      'wget -qO- -T 5 http://nginx | grep -q "Welcome to nginx" && echo wget-ok',
+      'nc -z -w 3 nginx 80 && echo nc-ok',
+      'ping -c 1 -W 3 10.32.0.10 >/dev/null 2>&1; echo ping-ran-$?',
+    ].join('; '));
+    expect(result.stdout, result.stderr).toMatch(/cluster-name-ok/);
+    expect(result.stdout).toMatch(/machine-name-ok/);
+    expect(result.stdout).toMatch(/outside-nxdomain-in [0-2]s/);
+    expect(result.stdout).toMatch(/wget-ok/);
+    expect(result.stdout).toMatch(/nc-ok/);
+    // a ClusterIP does not answer ping on any cluster (kube-proxy's rules carry TCP and UDP only): ping itself must run, not crash
+    expect(result.stdout).toMatch(/ping-ran-[01]/);
+    const corefile = await provider.exec(LAB, 'jumpbox', ['bash', '-c', 'kubectl -n kube-system get configmap coredns -o jsonpath="{.data.Corefile}"'], { workdir: '/root', env: { HOME: '/root' } });
+    expect(corefile.stdout).toMatch(/forward \. \/etc\/resolv\.conf/);
+    expect(corefile.stdout).toMatch(/^\s*loop\s*$/m);
   });
 
   it('has at least one fault for each of the main components', () => {
@@ -56,7 +101,11 @@ describe('every fault, end to end on one real cluster', () => {
         const injected = await injectFault(provider, LAB, fault);
         expect(injected.ok, injected.output).toBe(true);
         for (const signature of fault.signatures) {
-          expect(await waitForSignature(provider, since, signature.component, signature.contains), `"${signature.contains}" from ${signature.component}`).toBe(true);
+          const line = await waitForSignature(provider, since, signature.component, signature.contains);
+          expect(line, `"${signature.contains}" from ${signature.component}`).not.toBeNull();
+          const known = catalog.lookup(line!);
+          expect(known, `the catalog does not explain ${fault.id}'s signature line: ${line!.raw}`).not.toBeNull();
+          expect(known!.expected, `the catalog calls ${fault.id}'s signature line noise: ${line!.raw}`).toBe(false);
         }
         const broken = await gradeFix(provider, LAB, fault, health);
         expect(broken.passed, 'the fix check passed while the fault was in').toBe(false);
@@ -148,5 +197,33 @@ describe('every fault, end to end on one real cluster', () => {
     expect(giveup.code, giveup.stderr).toBe(0);
     expect(giveup.stdout).toMatch(/systemctl start kube-scheduler/);
     expect(lab(['faults']).stdout).toMatch(/etcd-stopped +etcd/);
+  });
+
+  // Last: it restarts the Docker engine under the lab (and every other container on it).
+  it('after a dockerd restart (a laptop rebooting), lab serve keeps answering and one lab up <last> brings the cluster back healthy', { timeout: 900_000 }, async () => {
+    const ui = mkdtempSync(join(tmpdir(), 'hardway-ui-'));
+    writeFileSync(join(ui, 'index.html'), '<!doctype html><title>lab</title>');
+    const server = await startServer({ engine: realLab(LAB, provider), host: '127.0.0.1', port: 0, uiDir: ui });
+    try {
+      const auth = { headers: { Authorization: `Bearer ${server.token}` } };
+      await stopEngine();
+      const whileDown = await fetch(`http://127.0.0.1:${server.port}/api/state`, auth);
+      expect(whileDown.status).toBeGreaterThanOrEqual(500);
+      expect(((await whileDown.json()) as { error: string }).error).toBeTruthy();
+      await startEngine();
+      expect((await fetch(`http://127.0.0.1:${server.port}/api/state`, auth)).status).toBe(200);
+      expect((await provider.list(LAB)).every((m) => m.state === 'stopped')).toBe(true);
+
+      const last = Math.max(...loadCourse().map((c) => c.number));
+      const up = lab(['up', String(last), '--lab', LAB], { HARDWAY_STATE: STATE }, 900_000);
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stderr).toMatch(/restarted: jumpbox, server, node-0, node-1|restarted: /);
+      expect(up.stderr).toMatch(/recovering after a restart/);
+      const healthy = await checkHealth(provider, LAB, health);
+      expect(healthy.failures.map((f) => `${f.check.fail} ${f.output}`)).toEqual([]);
+    } finally {
+      await server.close();
+      await ensureEngine();
+    }
   });
 });
