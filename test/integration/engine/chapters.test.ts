@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerProvider } from '../../../vm/docker-provider.ts';
 import { loadCourse } from '../../../src/engine/course.ts';
-import { checkStep, solveStep } from '../../../src/engine/runner.ts';
+import { checkStep, runChecks, solveStep } from '../../../src/engine/runner.ts';
 import { ensureArtifacts } from '../../helpers/artifacts.ts';
 import { lab } from '../../helpers/cli.ts';
 import { ensureEngine } from '../../helpers/engine.ts';
@@ -37,6 +37,19 @@ describe('chapters on a real lab', () => {
   afterAll(async () => {
     await provider.deleteLab(FRESH);
     await provider.deleteLab(RESUME);
+  });
+
+  it('on a lab where nothing was built yet, every single check of every step fails (checks fail closed)', { timeout: 600_000 }, async () => {
+    const passing: string[] = [];
+    for (const chapter of loadCourse()) {
+      for (const step of chapter.steps) {
+        for (const [index, check] of step.checks.entries()) {
+          const outcome = await runChecks(provider, FRESH, [check], step.machine);
+          if (outcome.passed) passing.push(`${chapter.number}/${step.id} check ${index + 1}: ${check.fail}`);
+        }
+      }
+    }
+    expect(passing).toEqual([]);
   });
 
   it('every step\'s check fails before its solution runs and passes after', async () => {
