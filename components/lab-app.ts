@@ -193,7 +193,7 @@ export class LabApp extends LitElement {
             ? html`<lab-panel .lab=${state.lab} .machines=${state.machines} .chapters=${state.chapters} .currentChapter=${state.currentChapter}
                 .builtThrough=${state.builtThrough} ?busy=${running} @lab-action=${this.onLabAction}></lab-panel>`
             : html`<fault-panel .faults=${state.faults} .fault=${state.fault} .check=${this.faultCheck} .lastJob=${state.job}
-                .builtThrough=${state.builtThrough} .lastChapter=${state.lastChapter} ?busy=${running} .working=${this.working}
+                .builtThrough=${state.builtThrough} .clusterChapter=${state.clusterChapter} ?busy=${running} .working=${this.working}
                 @fault-action=${this.onFaultAction} @lab-action=${this.onLabAction}></fault-panel>`}
       </div>
       <section class="terminals">
