@@ -103,8 +103,12 @@ export class LabApp extends LitElement {
     this.dismissed = Number(sessionStorage.getItem(DISMISSED_KEY)) || 0;
   }
 
-  /** Something outside the page changed the lab (a room's instructor broke or reset it): read its state again. */
-  private readonly onRefresh = (): void => void this.load();
+  /** Something outside the page changed the lab (a room's instructor broke or reset it): read its state again, maybe showing a view. */
+  private readonly onRefresh = (event: Event): void => {
+    const view = (event as CustomEvent<{ view?: View } | null>).detail?.view;
+    if (view) this.show(view);
+    void this.load();
+  };
 
   override connectedCallback(): void {
     super.connectedCallback();

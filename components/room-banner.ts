@@ -63,7 +63,12 @@ export class RoomBanner extends LitElement {
         const notices = (await response.json()) as Notices;
         this.notices = notices;
         if (notices.messages.length) this.messages = [...this.messages, ...notices.messages].slice(-5);
-        if (this.version && notices.labVersion !== this.version) window.dispatchEvent(new Event('hardway-refresh'));
+        if (this.version && notices.labVersion !== this.version) {
+          // A fault that appeared (the instructor broke the cluster) is shown at once.
+          const faultNow = notices.labVersion.split(':')[2] ?? '';
+          const faultBefore = this.version.split(':')[2] ?? '';
+          window.dispatchEvent(new CustomEvent('hardway-refresh', { detail: faultNow && faultNow !== faultBefore ? { view: 'fault' } : null }));
+        }
         this.version = notices.labVersion;
       }
     } catch {
