@@ -103,13 +103,22 @@ export class LabApp extends LitElement {
     this.dismissed = Number(sessionStorage.getItem(DISMISSED_KEY)) || 0;
   }
 
+  /** Something outside the page changed the lab (a room's instructor broke or reset it): read its state again, maybe showing a view. */
+  private readonly onRefresh = (event: Event): void => {
+    const view = (event as CustomEvent<{ view?: View } | null>).detail?.view;
+    if (view) this.show(view);
+    void this.load();
+  };
+
   override connectedCallback(): void {
     super.connectedCallback();
+    window.addEventListener('hardway-refresh', this.onRefresh);
     void this.load();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    window.removeEventListener('hardway-refresh', this.onRefresh);
     window.clearTimeout(this.pollTimer);
   }
 
