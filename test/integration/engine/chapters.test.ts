@@ -26,6 +26,14 @@ describe('chapters on a real lab', () => {
     expect(up.code, up.stderr).toBe(0);
   });
 
+  /** The SHA-256 of every key, certificate, kubeconfig and encryption config on the jumpbox. */
+  async function jumpboxSecrets(): Promise<string> {
+    const script = 'cd /root && shopt -s nullglob && files=(*.key *.crt *.kubeconfig encryption-config.yaml .kube/config) && for f in "${files[@]}"; do [ -f "$f" ] && sha256sum "$f"; done; true';
+    const result = await provider.exec(FRESH, 'jumpbox', ['bash', '-c', script]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    return result.stdout;
+  }
+
   afterAll(async () => {
     await provider.deleteLab(FRESH);
     await provider.deleteLab(RESUME);
@@ -41,6 +49,19 @@ describe('chapters on a real lab', () => {
         await solveStep(provider, FRESH, step);
         const after = await checkStep(provider, FRESH, step);
         expect(after.passed, `${name} still fails after its solution: ${after.failures.map((f) => f.check.fail + ' ' + f.output).join('; ')}`).toBe(true);
+
+        // A restarted lab re-solves a step whose check failed for a moment: a second run must
+        // succeed, leave the step passing, and keep the keys, certificates, kubeconfigs and
+        // encryption key already made (others were built on them).
+        const made = await jumpboxSecrets();
+        const second = await solveStep(provider, FRESH, step).then(
+          () => '',
+          (error: unknown) => (error instanceof Error ? error.message : String(error)),
+        );
+        expect(second, `${name}: its solution failed when run a second time`).toBe('');
+        const again = await checkStep(provider, FRESH, step);
+        expect(again.passed, `${name} fails after its solution ran a second time: ${again.failures.map((f) => f.check.fail + ' ' + f.output).join('; ')}`).toBe(true);
+        expect(await jumpboxSecrets(), `${name}: running its solution a second time replaced files other steps were built on`).toEqual(made);
       }
     }
     // One whole cluster at a time is enough: free this one before the next test builds another.
