@@ -174,29 +174,38 @@ export class LabEngine {
   }
 
   /**
-   * Brings every step up to `chapter` back to passing after machines were (re)made: solved again in
-   * order where its check fails (a step a component's slow start made fail is simply solved again:
-   * the solutions are safe to re-run and wait for what they start), then every passed step is given
-   * time to pass again, and whatever still fails is solved once more, strictly.
+   * Brings every step up to `chapter` back to passing after its machines were made again or
+   * restarted. Chapter by chapter, in the course's order, its steps are graded at once; each that
+   * fails (or follows a step solved again in that chapter, and then fails) is solved again: the
+   * solutions are safe to re-run and wait for what they start. That rewrites what names the old
+   * addresses (machines.txt, hosts files, routes). Then every passed step is given time to pass
+   * again, and whatever still fails is solved once more, strictly, as lab up does.
    */
   private async settle(chapter: number, what: string): Promise<void> {
     const progress = new Progress(what);
-    const onStep = async ({ chapter: c, step, action }: { chapter: Chapter; step: Step; action: string }): Promise<void> => {
-      progress.update(`${c.number}/${step.id} ${action === 'solved' ? 'solved again' : 'passes'}`);
-      await updateProgress(this.lab, (state) => markPassed(state, stepKey(c.number, step.id)));
-    };
-    let failed = false;
-    try {
-      await fastForward(this.provider, this.lab, this.course.chapters, chapter + 1, onStep);
-    } catch (error) {
-      if (!(error instanceof SolveError)) throw error;
-      failed = true;
+    let [graded, solved] = [0, 0];
+    for (const c of this.course.chapters.filter((c) => c.number <= chapter)) {
+      progress.update(`grading chapter ${c.number}`);
+      const first = await Promise.all(c.steps.map((step) => checkStep(this.provider, this.lab, step)));
+      let solvedHere = false;
+      for (const [i, step] of c.steps.entries()) {
+        graded += 1;
+        if (first[i]!.passed && !solvedHere) continue;
+        if (solvedHere && (await checkStep(this.provider, this.lab, step)).passed) continue;
+        progress.update(`${c.number}/${step.id} solved again`);
+        [solved, solvedHere] = [solved + 1, true];
+        // One solved while its component is still starting may fail here: the wait below decides.
+        await solveStep(this.provider, this.lab, step).catch((error: unknown) => {
+          if (!(error instanceof SolveError)) throw error;
+        });
+      }
     }
-    progress.done('steps re-checked');
-    const recovered = await this.waitForRecovery('settling');
-    if (recovered && !failed) return;
+    progress.done(`${graded - solved} steps pass, ${solved} solved again`);
+    if (await this.waitForRecovery('waiting for every passed step')) return;
     try {
-      await fastForward(this.provider, this.lab, this.course.chapters, chapter + 1, onStep);
+      await fastForward(this.provider, this.lab, this.course.chapters, chapter + 1, async ({ chapter: c, step }) => {
+        await updateProgress(this.lab, (state) => markPassed(state, stepKey(c.number, step.id)));
+      });
     } catch (error) {
       if (error instanceof SolveError) {
         throw new LabError(`"${error.step.title}" does not pass again:\n${error.output}`, 'lab heal tries again; if it fails the same way, lab down, then lab up --no-snapshot');

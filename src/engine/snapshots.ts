@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { SnapshotRecord } from '../../vm/provider.ts';
@@ -54,9 +54,9 @@ export function hashTree(root: string): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-/** Snapshot ids name images and volumes: the chapter, a short key and a time, in the characters Docker tags allow. */
+/** Snapshot ids name images and volumes: the chapter, a short key, a time and a few random characters, as Docker tags allow. */
 export function snapshotId(chapter: number, key: string, now = Date.now()): string {
-  return `ch${String(chapter).padStart(2, '0')}-${key.slice(0, 12)}-${now.toString(36)}`;
+  return `ch${String(chapter).padStart(2, '0')}-${key.slice(0, 12)}-${now.toString(36)}${randomBytes(2).toString('hex')}`;
 }
 
 export function snapshotMeta(snapshot: Omit<Snapshot, 'id' | 'sizeBytes' | 'createdMs'>): Record<string, string> {
