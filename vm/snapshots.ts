@@ -142,7 +142,8 @@ export async function exportSnapshot(docker: Docker, id: string, folder: string)
   const record = (await listSnapshots(docker)).find((s) => s.id === id);
   if (!record) throw new Error(`no snapshot ${id}`);
   const images = ((await snapshotImages(docker)).get(id) ?? []).map((i) => i.reference);
-  const saved = (await docker.modem.dial({ path: '/images/get?', method: 'GET', options: { names: images }, isStream: true, statusCodes: { 200: true, 500: 'server error' } } as never)) as unknown as Readable;
+  // One `docker save` of every machine: the layers they share (the machine image) are written once.
+  const saved = (await (docker as unknown as { getImages(opts: { names: string[] }): Promise<Readable> }).getImages({ names: images })) as Readable;
   await pipeline(saved, createWriteStream(join(folder, EXPORT_IMAGES)));
   const volumes: string[] = [];
   for (const machine of record.machines) {
