@@ -9,7 +9,7 @@ import type { MachineProvider } from '../../../vm/provider.ts';
 export function registerMachineCommands(program: Command): void {
   program
     .command('up')
-    .description('create and start the lab\'s machines, then replay every chapter before <chapter>; safe to re-run')
+    .description('create and start the lab\'s machines, then replay every chapter before <chapter> (a new lab starts from a matching snapshot); safe to re-run')
     .argument('[chapter]', 'the chapter to start at (earlier chapters are solved for you)')
     .addOption(labOption())
     .option('--no-snapshot', 'replay every chapter even when a snapshot matches')
