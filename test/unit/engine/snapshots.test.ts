@@ -1,10 +1,11 @@
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LabEngine } from '../../../src/engine/lab.ts';
 import { stepKey } from '../../../src/engine/progress.ts';
-import { completedChapter, pickSnapshot, snapshotKey, type Snapshot } from '../../../src/engine/snapshots.ts';
+import { completedChapter, hashTree, pickSnapshot, snapshotKey, type Snapshot } from '../../../src/engine/snapshots.ts';
+import { REAL_SETUP } from '../../../src/engine/lab.ts';
 import { LabError } from '../../../src/util/errors.ts';
 import { chapter, FAST_SETUP, fakeCourse, fakeLab, step } from '../../helpers/fake-course.ts';
 import { FakeProvider } from '../../helpers/fake-provider.ts';
@@ -29,6 +30,26 @@ describe('snapshot keys', () => {
     const laterChanged = [...CHAPTERS.slice(0, 2), chapter(3, [step('c1', { solve: 'set other' })])];
     expect(key(reworded)).toBe(key());
     expect(key(laterChanged)).toBe(key());
+  });
+});
+
+describe('what a lab is made from besides the chapters', () => {
+  it('the course files count by path, content and mode', () => {
+    const root = mkdtempSync(join(tmpdir(), 'hardway-tree-'));
+    mkdirSync(join(root, 'configs'));
+    writeFileSync(join(root, 'configs', 'a.yaml'), 'one');
+    const before = hashTree(root);
+    writeFileSync(join(root, 'configs', 'a.yaml'), 'two');
+    const changed = hashTree(root);
+    chmodSync(join(root, 'configs', 'a.yaml'), 0o755);
+    expect(new Set([before, changed, hashTree(root)]).size).toBe(3);
+  });
+
+  it('the real inputs name the course files, the artifact versions and the pod images', () => {
+    const inputs = REAL_SETUP.stateInputs();
+    expect(inputs.courseFiles).toMatch(/^[0-9a-f]{16}$/);
+    expect(inputs.artifacts).toMatch(/kubernetes@v\d/);
+    expect(inputs.podImages).toContain('pause');
   });
 });
 
