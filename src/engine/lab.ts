@@ -178,12 +178,13 @@ export class LabEngine {
    * restarted. Chapter by chapter, in the course's order, its steps are graded at once; each that
    * fails (or follows a step solved again in that chapter, and then fails) is solved again: the
    * solutions are safe to re-run and wait for what they start. That rewrites what names the old
-   * addresses (machines.txt, hosts files, routes). Then every passed step is given time to pass
-   * again, and whatever still fails is solved once more, strictly, as lab up does.
+   * addresses (machines.txt, hosts files, routes). Then the steps solved again are given time to
+   * pass, and if any still fails, every step is graded and solved once more, strictly, as lab up does.
    */
   private async settle(chapter: number, what: string): Promise<void> {
     const progress = new Progress(what);
-    let [graded, solved] = [0, 0];
+    let graded = 0;
+    const solved: Step[] = [];
     for (const c of this.course.chapters.filter((c) => c.number <= chapter)) {
       progress.update(`grading chapter ${c.number}`);
       const first = await Promise.all(c.steps.map((step) => checkStep(this.provider, this.lab, step)));
@@ -193,15 +194,18 @@ export class LabEngine {
         if (first[i]!.passed && !solvedHere) continue;
         if (solvedHere && (await checkStep(this.provider, this.lab, step)).passed) continue;
         progress.update(`${c.number}/${step.id} solved again`);
-        [solved, solvedHere] = [solved + 1, true];
+        solved.push(step);
+        solvedHere = true;
         // One solved while its component is still starting may fail here: the wait below decides.
         await solveStep(this.provider, this.lab, step).catch((error: unknown) => {
           if (!(error instanceof SolveError)) throw error;
         });
       }
     }
-    progress.done(`${graded - solved} steps pass, ${solved} solved again`);
-    if (await this.waitForRecovery('waiting for every passed step')) return;
+    progress.done(`${graded - solved.length} steps pass, ${solved.length} solved again`);
+    // Those that passed were graded after every chapter before them was settled; those solved
+    // again are graded until they pass too.
+    if (await this.waitForRecovery('waiting for the steps solved again', solved)) return;
     try {
       await fastForward(this.provider, this.lab, this.course.chapters, chapter + 1, async ({ chapter: c, step }) => {
         await updateProgress(this.lab, (state) => markPassed(state, stepKey(c.number, step.id)));
@@ -296,9 +300,9 @@ export class LabEngine {
    * after a reboot. It stops early when nothing has improved for a while (some state, such as routes,
    * does not survive a reboot and is solved again), and at the latest after the recovery time.
    */
-  private async waitForRecovery(what = 'recovering after a restart'): Promise<boolean> {
+  private async waitForRecovery(what = 'recovering after a restart', only?: Step[]): Promise<boolean> {
     const passed = new Set(this.progress().passed);
-    const steps = this.course.chapters.flatMap((c) => c.steps.filter((s) => passed.has(stepKey(c.number, s.id))));
+    const steps = this.course.chapters.flatMap((c) => c.steps.filter((s) => passed.has(stepKey(c.number, s.id)) && (!only || only.includes(s))));
     if (steps.length === 0) return true;
     const progress = new Progress(what);
     const deadline = Date.now() + this.setup.recoveryMs;

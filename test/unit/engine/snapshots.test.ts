@@ -108,6 +108,23 @@ describe('LabEngine snapshots (fake provider)', () => {
     expect(provider.ran('second', 'count solve-c1')).toBe(0);
   });
 
+  it('a step still starting is solved again and waited for; one that cannot pass again fails lab up with its name', async () => {
+    const provider = new FakeProvider();
+    const { engine } = await builtLab(provider);
+    await engine.snapshot();
+    provider.slowFacts.set('b2', 2);
+    const second = new LabEngine(provider, 'second', fakeCourse(), FAST_SETUP);
+    await second.up(3);
+    // Graded until it passed: the countdown of failing checks ran out.
+    expect(provider.slowFacts.get('b2')).toBe(0);
+    expect(provider.ran('second', 'count solve-b2')).toBe(1);
+
+    // A component that never comes back: its step fails whatever is solved.
+    provider.slowFacts.set('b1', 1_000_000);
+    const third = new LabEngine(provider, 'third', fakeCourse(), FAST_SETUP);
+    await expect(third.up(3)).rejects.toThrow(/"Step b1" does not pass again/);
+  });
+
   it('restores the furthest usable snapshot and replays only the chapters after it', async () => {
     const provider = new FakeProvider();
     const { engine } = await builtLab(provider);
