@@ -69,19 +69,20 @@ const decodeMeta = (text: string | undefined): Record<string, string> => {
 
 /** Commits every (stopped) machine and copies its volume. A half-made snapshot is removed. */
 export async function saveSnapshot(docker: Docker, id: string, sources: SnapshotSource[], meta: Record<string, string>): Promise<SnapshotRecord> {
-  try {
-    for (const source of sources) {
-      const container = docker.getContainer(source.container);
-      const info = await container.inspect();
-      if (info.State.Running) throw new Error(`${source.machine} is running: a snapshot is taken with the machines stopped`);
-      const base = info.Config.Image;
-      const [repo, tag] = snapshotImage(id, source.machine).split(':') as [string, string];
-      await container.commit({ repo, tag, changes: `LABEL ${SNAPSHOT_LABEL}=${id} ${META_LABEL}=${encodeMeta(meta)} ${BASE_LABEL}=${base}` });
-      if (source.volume) await copyVolume(docker, base, source.volume, snapshotVolume(id, source.machine), { [SNAPSHOT_LABEL]: id, [MACHINE_LABEL]: source.machine });
-    }
-  } catch (error) {
+  const save = async (source: SnapshotSource): Promise<void> => {
+    const container = docker.getContainer(source.container);
+    const info = await container.inspect();
+    if (info.State.Running) throw new Error(`${source.machine} is running: a snapshot is taken with the machines stopped`);
+    const base = info.Config.Image;
+    const [repo, tag] = snapshotImage(id, source.machine).split(':') as [string, string];
+    await container.commit({ repo, tag, changes: `LABEL ${SNAPSHOT_LABEL}=${id} ${META_LABEL}=${encodeMeta(meta)} ${BASE_LABEL}=${base}` });
+    if (source.volume) await copyVolume(docker, base, source.volume, snapshotVolume(id, source.machine), { [SNAPSHOT_LABEL]: id, [MACHINE_LABEL]: source.machine });
+  };
+  // Every machine at once; a failure is cleaned up only after the others have finished.
+  const failed = (await Promise.allSettled(sources.map(save))).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
     await removeSnapshot(docker, id);
-    throw error;
+    throw failed.reason;
   }
   const saved = (await listSnapshots(docker)).find((s) => s.id === id);
   if (!saved) throw new Error(`snapshot ${id} was saved but is not listed`);
