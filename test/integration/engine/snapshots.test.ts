@@ -39,6 +39,7 @@ describe('a snapshot at the last chapter, restored into a new lab on another sub
     await provider.deleteLab(SECOND);
     if (snapshot) await provider.removeSnapshot(snapshot.id);
     rmSync(EXPORT, { recursive: true, force: true });
+    rmSync(STATE, { recursive: true, force: true });
   }, 300_000);
 
   it('keeps the lab at the end of the chapter before the last, with its passed steps, and the lab goes on', { timeout: 600_000 }, async () => {
