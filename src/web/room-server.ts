@@ -1,13 +1,12 @@
-import { readFile, stat } from 'node:fs/promises';
-import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
-import { extname, isAbsolute, join, normalize, relative } from 'node:path';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { findMachine } from '../lab/topology.ts';
 import { JoinRefused, learnersCsv, type LabRuntime, type Room } from '../room/room.ts';
 import { LabError } from '../util/errors.ts';
+import { HttpError, SAFETY_HEADERS as BASE_HEADERS, bracketed, isLoopback, parseUrl, readJson as readJsonUpTo, refuseUpgrade, sendJson as sendJsonWith, serveFile as serveFileWith } from './http.ts';
 import { CLOSE_TERMINAL_LOST, closeReason, type Attachment, type TerminalSession } from './terminals.ts';
 
 export interface RoomServeOptions {
@@ -37,28 +36,11 @@ const MAX_BODY_BYTES = 64 * 1024;
 const MAX_FRAME_BYTES = 1024 * 1024;
 const MAX_QUEUED_OUTPUT = 16 * 1024 * 1024;
 const MAX_PENDING_INPUT = 64 * 1024;
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.woff2': 'font/woff2',
-  '.png': 'image/png',
-};
-const SAFETY_HEADERS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Cross-Origin-Resource-Policy': 'same-origin', 'Referrer-Policy': 'no-referrer' };
+/** The room's pages also keep their URLs (which carry tokens) out of Referer headers. */
+const SAFETY_HEADERS = { ...BASE_HEADERS, 'Referrer-Policy': 'no-referrer' };
 const LAB_PATH = /^\/lab\/([a-z0-9-]{1,31})(\/.*)$/;
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-const bracketed = (host: string): string => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
+export { isLoopback };
 
 /**
  * One server for a whole room: the join page, each learner's lab (the same page and API as
@@ -228,16 +210,7 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
     return sendJson(response, 404, { error: `no ${method} ${path}` });
   }
 
-  async function serveFile(pathname: string, response: ServerResponse, token?: string): Promise<void> {
-    const file = join(options.uiDir, normalize(pathname));
-    const inside = relative(options.uiDir, file);
-    const info = inside.startsWith('..') || isAbsolute(inside) ? null : await stat(file).catch(() => null);
-    if (!info?.isFile()) return sendJson(response, 404, { error: `no ${pathname}` });
-    let content: Buffer | string = await readFile(file);
-    if (token && extname(file) === '.html') content = content.toString('utf8').replace(/<head(\s[^>]*)?>/i, (head) => `${head}\n<meta name="hardway-token" content="${token}">`);
-    response.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', ...SAFETY_HEADERS });
-    response.end(content);
-  }
+  const serveFile = (pathname: string, response: ServerResponse, token?: string): Promise<void> => serveFileWith(response, options.uiDir, pathname, { headers: SAFETY_HEADERS, token });
 
   // --- WebSockets: a learner's terminals, the instructor's peek ------------------------------------
 
@@ -400,14 +373,6 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
   };
 }
 
-function parseUrl(path: string | undefined): URL {
-  try {
-    return new URL(path ?? '/', 'http://localhost');
-  } catch {
-    throw new HttpError(400, 'that is not a valid URL');
-  }
-}
-
 function clamp(text: string | null, fallback: number): number {
   const value = Math.floor(Number(text));
   return Number.isFinite(value) && value >= 1 ? Math.min(value, 1000) : fallback;
@@ -424,44 +389,5 @@ function parseResize(text: string): { columns: number; rows: number } | null {
   }
 }
 
-function refuseUpgrade(socket: Duplex, status: number, error: string): void {
-  const body = JSON.stringify({ error });
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  (socket as Socket).destroySoon?.();
-}
-
-function sendJson(response: ServerResponse, status: number, body: object): void {
-  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...SAFETY_HEADERS });
-  response.end(JSON.stringify(body));
-}
-
-async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
-  if (Number(request.headers['content-length']) > MAX_BODY_BYTES) {
-    request.resume();
-    throw new HttpError(413, `the request body is larger than ${MAX_BODY_BYTES} bytes`);
-  }
-  const text = await new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
-      request.off('data', onData);
-      request.resume();
-      reject(new HttpError(413, `the request body is larger than ${MAX_BODY_BYTES} bytes`));
-    };
-    request.on('data', onData);
-    request.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.once('error', reject);
-  });
-  if (text.length === 0) return {};
-  if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new HttpError(415, 'the request body must be JSON (Content-Type: application/json)');
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'the request body is not valid JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the request body must be a JSON object');
-  return body as Record<string, unknown>;
-}
+const sendJson = (response: ServerResponse, status: number, body: object): void => sendJsonWith(response, status, body, SAFETY_HEADERS);
+const readJson = (request: IncomingMessage): Promise<Record<string, unknown>> => readJsonUpTo(request, { limit: MAX_BODY_BYTES });

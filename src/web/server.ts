@@ -1,12 +1,11 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { extname, join, normalize, relative, isAbsolute } from 'node:path';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { LabEngine } from '../engine/lab.ts';
 import { LabApi } from './api.ts';
+import { HttpError, bracketed, isLoopback, parseUrl, readJson, refuseUpgrade, sendJson, serveFile } from './http.ts';
 import { findMachine } from '../lab/topology.ts';
 import { CLOSE_TERMINAL_LOST, TerminalRegistry, closeReason, type Attachment, type TerminalSession } from './terminals.ts';
 
@@ -42,29 +41,6 @@ const MAX_FRAME_BYTES = 1024 * 1024;
 /** Output queued for a client that does not read it; beyond this the socket is dropped (it reconnects and gets the backlog). */
 const MAX_QUEUED_OUTPUT = 16 * 1024 * 1024;
 const MAX_PENDING_INPUT = 64 * 1024;
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.woff2': 'font/woff2',
-  '.png': 'image/png',
-};
-/** Headers on everything: no other site may frame the page or embed its files. */
-const SAFETY_HEADERS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Cross-Origin-Resource-Policy': 'same-origin' };
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-const bracketed = (host: string): string => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
-
 /**
  * Which browser origins may drive the server. Bound to loopback, exactly the loopback names on its
  * own port (so a page on another port of 127.0.0.1 is foreign, and a DNS-rebound name is refused).
@@ -155,7 +131,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const refusal = originRefusal(request, !reading);
     if (refusal) return sendJson(response, 403, { error: refusal });
     if (isApi) {
-      const body = reading ? {} : await readJson(request, maxBody);
+      const body = reading ? {} : await readJson(request, { limit: maxBody, parseDetail: true });
       const answer = await api.handle(method, url.pathname, url.searchParams, body);
       return sendJson(response, answer.status, answer.body);
     }
@@ -163,20 +139,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Scripts and styles the page loads cannot carry a header, so the page's load leaves a cookie (named by port,
     // so two lab servers on one host do not overwrite each other's).
     response.setHeader('Set-Cookie', `${cookieName}=${token}; HttpOnly; SameSite=Strict; Path=/`);
-    return serveStatic(url.pathname, response);
-  }
-
-  async function serveStatic(pathname: string, response: ServerResponse): Promise<void> {
-    const file = join(options.uiDir, normalize(pathname === '/' ? '/index.html' : pathname));
-    const inside = relative(options.uiDir, file);
-    const info = inside.startsWith('..') || isAbsolute(inside) ? null : await stat(file).catch(() => null);
-    if (!info?.isFile()) return sendJson(response, 404, { error: `no ${pathname}` });
-    let content: Buffer | string = await readFile(file);
     // The page's scripts need the token for their API calls even after a reload has dropped it from the URL.
     // Only the page itself can read it: other origins cannot read this response.
-    if (extname(file) === '.html') content = content.toString('utf8').replace(/<head(\s[^>]*)?>/i, (head) => `${head}\n<meta name="hardway-token" content="${token}">`);
-    response.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', ...SAFETY_HEADERS });
-    response.end(content);
+    return serveFile(response, options.uiDir, url.pathname, { index: '/index.html', token });
   }
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
@@ -308,14 +273,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 }
 
-function parseUrl(path: string | undefined): URL {
-  try {
-    return new URL(path ?? '/', 'http://localhost');
-  } catch {
-    throw new HttpError(400, 'that is not a valid URL');
-  }
-}
-
 function clampSize(text: string | null, fallback: number): number {
   const value = Math.floor(Number(text));
   return Number.isFinite(value) && value >= 1 ? Math.min(value, 1000) : fallback;
@@ -339,51 +296,4 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
-}
-
-function refuseUpgrade(socket: Duplex, status: number, error: string): void {
-  const body = JSON.stringify({ error });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-  (socket as Socket).destroySoon?.();
-}
-
-function sendJson(response: ServerResponse, status: number, body: object): void {
-  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...SAFETY_HEADERS });
-  response.end(JSON.stringify(body));
-}
-
-/** A JSON object body, bounded: 413 past the limit, 415 if it is not JSON, 400 if it does not parse. */
-async function readJson(request: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const tooLarge = (): HttpError => new HttpError(413, `the request body is larger than ${limit} bytes`);
-  if (Number(request.headers['content-length']) > limit) {
-    request.resume(); // the rest is read and dropped: memory stays bounded
-    throw tooLarge();
-  }
-  const text = await new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size <= limit) return void chunks.push(chunk);
-      request.off('data', onData);
-      request.resume();
-      reject(tooLarge());
-    };
-    request.on('data', onData);
-    request.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.once('error', reject);
-  });
-  if (text.length === 0) return {};
-  const type = request.headers['content-type'] ?? '';
-  if (!/^application\/json\b/i.test(type)) throw new HttpError(415, 'the request body must be JSON (Content-Type: application/json)');
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (error) {
-    throw new HttpError(400, `the request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the request body must be a JSON object');
-  return body as Record<string, unknown>;
 }
