@@ -2,12 +2,12 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { findMachine } from '../lab/topology.ts';
 import { JoinRefused, learnersCsv, type LabRuntime, type Room } from '../room/room.ts';
 import { LabError } from '../util/errors.ts';
 import { HttpError, SAFETY_HEADERS as BASE_HEADERS, bracketed, isLoopback, parseUrl, readJson as readJsonUpTo, refuseUpgrade, sendJson as sendJsonWith, serveFile as serveFileWith } from './http.ts';
-import { CLOSE_TERMINAL_LOST, closeReason, type Attachment, type TerminalSession } from './terminals.ts';
+import { MAX_FRAME_BYTES, sendBounded, serveTerminalSocket, startHeartbeat } from './terminal-socket.ts';
 
 export interface RoomServeOptions {
   room: Room;
@@ -33,9 +33,6 @@ export interface RunningRoomServer {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
-const MAX_FRAME_BYTES = 1024 * 1024;
-const MAX_QUEUED_OUTPUT = 16 * 1024 * 1024;
-const MAX_PENDING_INPUT = 64 * 1024;
 /** The room's pages also keep their URLs (which carry tokens) out of Referer headers. */
 const SAFETY_HEADERS = { ...BASE_HEADERS, 'Referrer-Policy': 'no-referrer' };
 const LAB_PATH = /^\/lab\/([a-z0-9-]{1,31})(\/.*)$/;
@@ -215,7 +212,7 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
   // --- WebSockets: a learner's terminals, the instructor's peek ------------------------------------
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
-  const alive = new WeakMap<WebSocket, boolean>();
+  const heartbeat = startHeartbeat(sockets, options.heartbeatMs ?? 20_000);
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     try {
@@ -229,7 +226,7 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
         if (!access) return refuseUpgrade(socket, 401, "this terminal needs its learner's token");
         if (!room.engineUp(access.runtime.engine.id)) return refuseUpgrade(socket, 503, 'the engine of this lab is not answering');
         room.store.touchLearner(access.learner.id);
-        return sockets.handleUpgrade(request, socket, head, (ws) => void openTerminal(ws, url, access.runtime).catch((error: unknown) => ws.close(CLOSE_TERMINAL_LOST, closeReason(`terminal failed: ${(error as Error).message}`))));
+        return sockets.handleUpgrade(request, socket, head, (ws) => void serveTerminalSocket(ws, url, access.runtime.terminals, { heartbeat }));
       }
       if (url.pathname === '/board/ws/peek') {
         if (!room.isInstructor(token)) return refuseUpgrade(socket, 401, "a peek needs the instructor's token");
@@ -252,93 +249,12 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
 
   /** Read-only: what the learner's shells on the machine print, never a keystroke from the peeker. */
   function openPeek(ws: WebSocket, runtime: LabRuntime, machine: string): void {
-    watchAlive(ws);
-    const stop = runtime.peek.watch(machine, (data) => {
-      if (ws.readyState !== ws.OPEN) return;
-      if (ws.bufferedAmount > MAX_QUEUED_OUTPUT) return ws.terminate();
-      ws.send(data, { binary: true });
-    });
+    heartbeat.watch(ws);
+    const stop = runtime.peek.watch(machine, (data) => sendBounded(ws, data));
     ws.on('message', () => undefined);
     ws.on('close', stop);
   }
 
-  function watchAlive(ws: WebSocket): void {
-    alive.set(ws, true);
-    ws.on('pong', () => alive.set(ws, true));
-    ws.on('error', () => ws.terminate());
-  }
-
-  async function openTerminal(ws: WebSocket, url: URL, runtime: LabRuntime): Promise<void> {
-    watchAlive(ws);
-    let session: TerminalSession | null = null;
-    let attachment: Attachment | null = null;
-    let closed = false;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    ws.on('close', () => {
-      closed = true;
-      attachment?.detach();
-    });
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      alive.set(ws, true);
-      const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-      if (isBinary) {
-        if (session) return session.write(bytes);
-        if (pendingBytes + bytes.length <= MAX_PENDING_INPUT) {
-          pending.push(bytes);
-          pendingBytes += bytes.length;
-        }
-        return;
-      }
-      const message = parseResize(bytes.toString('utf8'));
-      if (message && session) void session.resize(message.columns, message.rows).catch(() => undefined);
-    });
-    const machine = url.searchParams.get('machine') ?? '';
-    if (!findMachine(machine)) return ws.close(1008, closeReason(`no machine ${machine}`));
-    const client = url.searchParams.get('client') || 'anonymous';
-    if (!/^[\w.-]{1,100}$/.test(client)) return ws.close(1008, 'a client id is up to 100 letters, digits, - _ or .');
-    const columns = clamp(url.searchParams.get('cols'), 80);
-    const rows = clamp(url.searchParams.get('rows'), 24);
-    let opened: TerminalSession;
-    try {
-      opened = await runtime.terminals.open(client, machine, columns, rows);
-    } catch (error) {
-      return ws.close(CLOSE_TERMINAL_LOST, closeReason(`no terminal on ${machine}: ${(error as Error).message}`));
-    }
-    if (closed) return;
-    await opened.resize(columns, rows).catch(() => undefined);
-    if (closed) return;
-    session = opened;
-    attachment = opened.attach(
-      {
-        send: (data) => {
-          if (ws.readyState !== ws.OPEN) return;
-          if (ws.bufferedAmount > MAX_QUEUED_OUTPUT) return ws.terminate();
-          ws.send(data, { binary: true });
-        },
-        close: (code, reason) => ws.close(code, reason),
-      },
-      Number(url.searchParams.get('seen')) || 0,
-    );
-    for (const bytes of pending) opened.write(bytes);
-    pending = [];
-  }
-
-  const heartbeat = setInterval(() => {
-    for (const ws of sockets.clients) {
-      if (alive.get(ws) === false) {
-        ws.terminate();
-        continue;
-      }
-      alive.set(ws, false);
-      try {
-        ws.ping();
-      } catch {
-        ws.terminate();
-      }
-    }
-  }, options.heartbeatMs ?? 20_000);
-  heartbeat.unref();
   const engineCheck = setInterval(() => void room.refreshEngines().catch((error: unknown) => log(`lab room serve: engines: ${(error as Error).message}`)), options.engineCheckMs ?? 10_000);
   engineCheck.unref();
 
@@ -362,7 +278,7 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
     port,
     cookieName,
     close: async () => {
-      clearInterval(heartbeat);
+      heartbeat.stop();
       clearInterval(engineCheck);
       await room.close();
       for (const client of sockets.clients) client.terminate();
@@ -371,22 +287,6 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
       await closed;
     },
   };
-}
-
-function clamp(text: string | null, fallback: number): number {
-  const value = Math.floor(Number(text));
-  return Number.isFinite(value) && value >= 1 ? Math.min(value, 1000) : fallback;
-}
-
-function parseResize(text: string): { columns: number; rows: number } | null {
-  try {
-    const message = JSON.parse(text) as Record<string, unknown>;
-    const { type, columns, rows } = message;
-    if (type !== 'resize' || typeof columns !== 'number' || typeof rows !== 'number' || columns < 1 || rows < 1) return null;
-    return { columns: Math.min(Math.floor(columns), 1000), rows: Math.min(Math.floor(rows), 1000) };
-  } catch {
-    return null;
-  }
 }
 
 const sendJson = (response: ServerResponse, status: number, body: object): void => sendJsonWith(response, status, body, SAFETY_HEADERS);

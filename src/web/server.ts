@@ -2,12 +2,12 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { LabEngine } from '../engine/lab.ts';
 import { LabApi } from './api.ts';
 import { HttpError, bracketed, isLoopback, parseUrl, readJson, refuseUpgrade, sendJson, serveFile } from './http.ts';
-import { findMachine } from '../lab/topology.ts';
-import { CLOSE_TERMINAL_LOST, TerminalRegistry, closeReason, type Attachment, type TerminalSession } from './terminals.ts';
+import { MAX_FRAME_BYTES, serveTerminalSocket, startHeartbeat } from './terminal-socket.ts';
+import { TerminalRegistry } from './terminals.ts';
 
 export interface ServeOptions {
   engine: LabEngine;
@@ -36,11 +36,6 @@ export interface RunningServer {
 
 const HEARTBEAT_MS = 20_000;
 const MAX_BODY_BYTES = 256 * 1024;
-/** A terminal frame is keystrokes or a paste; nothing legitimate comes near this. */
-const MAX_FRAME_BYTES = 1024 * 1024;
-/** Output queued for a client that does not read it; beyond this the socket is dropped (it reconnects and gets the backlog). */
-const MAX_QUEUED_OUTPUT = 16 * 1024 * 1024;
-const MAX_PENDING_INPUT = 64 * 1024;
 /**
  * Which browser origins may drive the server. Bound to loopback, exactly the loopback names on its
  * own port (so a page on another port of 127.0.0.1 is foreign, and a DNS-rebound name is refused).
@@ -145,7 +140,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
-  const alive = new WeakMap<WebSocket, boolean>();
+  const heartbeat = startHeartbeat(sockets, options.heartbeatMs ?? HEARTBEAT_MS);
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node hands the raw socket over without an error listener: a client that resets now must not end the process.
     socket.on('error', () => socket.destroy());
@@ -157,9 +152,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const refusal = originRefusal(request, true);
       if (refusal) return refuseUpgrade(socket, 403, refusal);
       sockets.handleUpgrade(request, socket, head, (ws) => {
-        openTerminal(ws, url).catch((error: unknown) => {
-          log(`lab serve: terminal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-          ws.close(CLOSE_TERMINAL_LOST, closeReason(`terminal failed: ${error instanceof Error ? error.message : String(error)}`));
+        void serveTerminalSocket(ws, url, terminals, {
+          heartbeat,
+          onError: (error) => log(`lab serve: terminal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
         });
       });
     } catch (error) {
@@ -167,83 +162,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       refuseUpgrade(socket, 500, 'the server failed');
     }
   });
-
-  async function openTerminal(ws: WebSocket, url: URL): Promise<void> {
-    alive.set(ws, true);
-    ws.on('pong', () => alive.set(ws, true));
-    // Invalid frames (bad UTF-8, oversized, protocol errors) are reported here; the socket is closed by ws.
-    ws.on('error', () => ws.terminate());
-    let session: TerminalSession | null = null;
-    let attachment: Attachment | null = null;
-    let closed = false;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    ws.on('close', () => {
-      closed = true;
-      attachment?.detach();
-    });
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      alive.set(ws, true);
-      if (isBinary) {
-        const bytes = toBuffer(data);
-        if (session) return session.write(bytes);
-        if (pendingBytes + bytes.length <= MAX_PENDING_INPUT) {
-          pending.push(bytes);
-          pendingBytes += bytes.length;
-        }
-        return;
-      }
-      const message = parseControl(toBuffer(data).toString('utf8'));
-      if (message?.type === 'resize' && session) void session.resize(message.columns, message.rows).catch(() => undefined);
-    });
-
-    const machine = url.searchParams.get('machine') ?? '';
-    if (!findMachine(machine)) return ws.close(1008, closeReason(`no machine ${machine}`));
-    const client = url.searchParams.get('client') || 'anonymous';
-    if (!/^[\w.-]{1,100}$/.test(client)) return ws.close(1008, 'a client id is up to 100 letters, digits, - _ or .');
-    const columns = clampSize(url.searchParams.get('cols'), 80);
-    const rows = clampSize(url.searchParams.get('rows'), 24);
-    let opened: TerminalSession;
-    try {
-      opened = await terminals.open(client, machine, columns, rows);
-    } catch (error) {
-      // No such machine (lab down, removed) or no engine (dockerd restarting): the page may retry later.
-      return ws.close(CLOSE_TERMINAL_LOST, closeReason(`no terminal on ${machine}: ${error instanceof Error ? error.message : String(error)}`));
-    }
-    if (closed) return; // the shell waits for a reconnect (its orphan timer runs)
-    await opened.resize(columns, rows).catch(() => undefined);
-    if (closed) return;
-    session = opened;
-    attachment = opened.attach(
-      {
-        send: (data) => {
-          if (ws.readyState !== ws.OPEN) return;
-          if (ws.bufferedAmount > MAX_QUEUED_OUTPUT) return ws.terminate();
-          ws.send(data, { binary: true });
-        },
-        close: (code, reason) => ws.close(code, reason),
-      },
-      Number(url.searchParams.get('seen')) || 0,
-    );
-    for (const bytes of pending) opened.write(bytes);
-    pending = [];
-  }
-
-  const heartbeat = setInterval(() => {
-    for (const ws of sockets.clients) {
-      if (alive.get(ws) === false) {
-        ws.terminate();
-        continue;
-      }
-      alive.set(ws, false);
-      try {
-        ws.ping();
-      } catch {
-        ws.terminate();
-      }
-    }
-  }, options.heartbeatMs ?? HEARTBEAT_MS);
-  heartbeat.unref();
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -263,7 +181,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     token,
     cookieName,
     close: async () => {
-      clearInterval(heartbeat);
+      heartbeat.stop();
       terminals.closeAll(1001, 'the lab server stopped');
       for (const client of sockets.clients) client.terminate();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -271,29 +189,4 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await closed;
     },
   };
-}
-
-function clampSize(text: string | null, fallback: number): number {
-  const value = Math.floor(Number(text));
-  return Number.isFinite(value) && value >= 1 ? Math.min(value, 1000) : fallback;
-}
-
-/** A text frame is a control message; anything but a well-formed one is ignored. */
-function parseControl(text: string): { type: 'resize'; columns: number; rows: number } | null {
-  let message: unknown;
-  try {
-    message = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof message !== 'object' || message === null) return null;
-  const { type, columns, rows } = message as Record<string, unknown>;
-  if (type !== 'resize' || typeof columns !== 'number' || typeof rows !== 'number' || columns < 1 || rows < 1) return null;
-  return { type, columns: Math.min(Math.floor(columns), 1000), rows: Math.min(Math.floor(rows), 1000) };
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
 }
