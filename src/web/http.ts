@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { extname, isAbsolute, join, normalize, relative } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -41,6 +41,27 @@ export function parseUrl(path: string | undefined): URL {
   } catch {
     throw new HttpError(400, 'that is not a valid URL');
   }
+}
+
+/** The token of an `Authorization: Bearer` header. */
+export const bearerOf = (request: IncomingMessage): string | null => request.headers.authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? null;
+
+/** The value of the request's cookie of this name. */
+export const cookieOf = (request: IncomingMessage, name: string): string | null =>
+  (request.headers.cookie ?? '')
+    .split(/;\s*/)
+    .find((c) => c.startsWith(`${name}=`))
+    ?.slice(name.length + 1) ?? null;
+
+/** Resolves once the server listens; rejects if it cannot (port taken, no such address). */
+export function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 export function sendJson(response: ServerResponse, status: number, body: object, headers: Headers = SAFETY_HEADERS): void {

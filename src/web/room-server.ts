@@ -6,7 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { findMachine } from '../lab/topology.ts';
 import { JoinRefused, learnersCsv, type LabRuntime, type Room } from '../room/room.ts';
 import { LabError } from '../util/errors.ts';
-import { HttpError, SAFETY_HEADERS as BASE_HEADERS, bracketed, isLoopback, parseUrl, readJson as readJsonUpTo, refuseUpgrade, sendJson as sendJsonWith, serveFile as serveFileWith } from './http.ts';
+import { HttpError, SAFETY_HEADERS as BASE_HEADERS, bearerOf, bracketed, cookieOf, isLoopback, listen, parseUrl, readJson as readJsonUpTo, refuseUpgrade, sendJson as sendJsonWith, serveFile as serveFileWith } from './http.ts';
 import { MAX_FRAME_BYTES, sendBounded, serveTerminalSocket, startHeartbeat } from './terminal-socket.ts';
 
 export interface RoomServeOptions {
@@ -81,12 +81,6 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
     return null;
   }
 
-  const bearerOf = (request: IncomingMessage): string | null => request.headers.authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? null;
-  const cookieOf = (request: IncomingMessage): string | null =>
-    (request.headers.cookie ?? '')
-      .split(/;\s*/)
-      .find((c) => c.startsWith(`${cookieName}=`))
-      ?.slice(cookieName.length + 1) ?? null;
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = parseUrl(request.url);
@@ -115,7 +109,7 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
         return sendJson(response, answer.status, answer.body);
       }
       if (rest === '/' && reading) {
-        const token = url.searchParams.get('token') ?? cookieOf(request);
+        const token = url.searchParams.get('token') ?? cookieOf(request, cookieName);
         const access = room.labFor(token, name);
         if (!access) return sendJson(response, 401, { error: 'this lab belongs to another learner, or your token is wrong: join the room from its first page' });
         // The page's assets come from the same folder; the cookie lets a reload find the lab without the URL's token.
@@ -258,13 +252,7 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
   const engineCheck = setInterval(() => void room.refreshEngines().catch((error: unknown) => log(`lab room serve: engines: ${(error as Error).message}`)), options.engineCheckMs ?? 10_000);
   engineCheck.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port, options.host);
   server.on('error', (error) => log(`lab room serve: ${error.message}`));
   server.on('tlsClientError', () => undefined);
   const { port } = server.address() as AddressInfo;

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { LabEngine } from '../engine/lab.ts';
 import { LabApi } from './api.ts';
-import { HttpError, bracketed, isLoopback, parseUrl, readJson, refuseUpgrade, sendJson, serveFile } from './http.ts';
+import { HttpError, bearerOf, bracketed, cookieOf, isLoopback, listen, parseUrl, readJson, refuseUpgrade, sendJson, serveFile } from './http.ts';
 import { MAX_FRAME_BYTES, serveTerminalSocket, startHeartbeat } from './terminal-socket.ts';
 import { TerminalRegistry } from './terminals.ts';
 
@@ -95,12 +95,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const b = Buffer.from(token);
     return a.length === b.length && timingSafeEqual(a, b);
   };
-  const bearerOf = (request: IncomingMessage): string | null => request.headers.authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? null;
-  const cookieOf = (request: IncomingMessage): string | null =>
-    (request.headers.cookie ?? '')
-      .split(/;\s*/)
-      .find((c) => c.startsWith(`${cookieName}=`))
-      ?.slice(cookieName.length + 1) ?? null;
 
   /** null when the request may go on, else why not (403). A browser sends Origin on every POST and WebSocket. */
   function originRefusal(request: IncomingMessage, required: boolean): string | null {
@@ -118,9 +112,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const reading = method === 'GET' || method === 'HEAD';
     const isApi = url.pathname.startsWith('/api/');
     // API calls carry the token in a header: a foreign page can make the browser send the cookie, never a header.
-    const authorized = isApi ? matches(bearerOf(request)) : matches(url.searchParams.get('token')) || matches(bearerOf(request)) || matches(cookieOf(request));
+    const authorized = isApi ? matches(bearerOf(request)) : matches(url.searchParams.get('token')) || matches(bearerOf(request)) || matches(cookieOf(request, cookieName));
     if (!authorized) {
-      const why = isApi && matches(cookieOf(request)) ? 'API calls need the token in an Authorization: Bearer header' : 'this lab needs its token: open the URL that lab serve printed';
+      const why = isApi && matches(cookieOf(request, cookieName)) ? 'API calls need the token in an Authorization: Bearer header' : 'this lab needs its token: open the URL that lab serve printed';
       return sendJson(response, 401, { error: why });
     }
     const refusal = originRefusal(request, !reading);
@@ -163,13 +157,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port, options.host);
   // After listening, errors on the server itself are reported, not thrown.
   server.on('error', (error) => log(`lab serve: ${error.message}`));
   const { port } = server.address() as AddressInfo;
