@@ -10,6 +10,7 @@ import { registerLogsCommand } from './commands/logs.ts';
 import { registerExplainCommand } from './commands/explain.ts';
 import { registerMachineCommands } from './commands/machines.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerTraceCommand } from './commands/trace.ts';
 import { fromPackage } from '../util/package-root.ts';
 
 const { version } = JSON.parse(readFileSync(fromPackage('package.json'), 'utf8')) as { version: string };
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerLogsCommand(program);
   registerExplainCommand(program);
+  registerTraceCommand(program);
   registerFaultCommands(program);
   configureErrors(program);
   return program;

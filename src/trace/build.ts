@@ -265,8 +265,9 @@ export function podStatus(status: Json): string {
     return str(c.name);
   });
   const phase = str(status.phase);
-  const waiting = containers.length > 0 && containers.every((c) => obj(c.state).waiting);
-  const shown = phase || (waiting ? 'Pending' : '');
+  // A patch carries only what changed: a pod whose containers are still being created has not left Pending.
+  const creating = containers.length > 0 && containers.every((c) => /^(ContainerCreating|PodInitializing)$/.test(str(obj(obj(c.state).waiting).reason)));
+  const shown = phase || (creating ? 'Pending' : '');
   if (shown) parts.push(shown);
   parts.push(...states);
   if (str(status.podIP)) parts.push(`IP ${str(status.podIP)}`);

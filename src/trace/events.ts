@@ -84,6 +84,6 @@ export function actorOfEvent(event: ClusterEvent): string {
   const c = event.controller;
   if (c === 'default-scheduler' || c === 'kube-scheduler') return 'kube-scheduler';
   if (c === 'kubelet') return event.instance ? `kubelet ${event.instance}` : 'kubelet';
-  if (c === 'kube-proxy') return event.instance ? `kube-proxy ${event.instance}` : 'kube-proxy';
+  if (c === 'kube-proxy') return event.instance ? `kube-proxy ${event.instance.replace(/^kube-proxy-/, '')}` : 'kube-proxy';
   return c || 'unknown';
 }
