@@ -13,6 +13,8 @@ import { checkStep, fastForward, SolveError, solveStep, type CheckOutcome, type 
 import { chapterByNumber, currentPosition, resolveStep, type Position } from './session.ts';
 import { collectTrace, listTraceable, type Traceable } from '../trace/collect.ts';
 import { parseTarget, targetName, type Trace } from '../trace/model.ts';
+import { loadMapLayout, type MapLayout } from '../map/layout.ts';
+import { readClusterMap, type ClusterMap } from '../map/status.ts';
 
 /** The course as data: chapters, faults and what a healthy cluster is. */
 export interface Course {
@@ -328,6 +330,17 @@ export class LabEngine {
   /** What a trace can start from now: deployments, replicasets, pods, services and nodes. */
   traceable(): Promise<Traceable[]> {
     return listTraceable(this.provider, this.lab);
+  }
+
+  private mapLayout?: MapLayout;
+  /**
+   * The live map: each component on each machine with the state its labs/health.yaml check gives,
+   * who talks to whom (labs/map.yaml), and whether the cluster has settled. Only what a learner can
+   * observe: never which fault is active.
+   */
+  clusterMap(): Promise<ClusterMap> {
+    this.mapLayout ??= loadMapLayout([...new Set(this.course.health.health.map((h) => h.component))]);
+    return readClusterMap(this.provider, this.lab, this.course.health, this.mapLayout);
   }
 
   /** The health checks and guards alone, for a page that shows the cluster's state. */
