@@ -10,9 +10,18 @@ export interface TraceSources {
   /** The objects as they are now (deployments, replicasets, pods, services, endpointslices, nodes, leases). */
   objects: Json[];
   logs: LogEntry[];
+  /** kube-proxy's iptables rules per Service on each worker, counted when the trace was read (it logs no syncs at its default verbosity). */
+  proxyRules?: ProxyRules[];
   /** Nothing older is shown (milliseconds). */
   since?: number;
   unreadable?: string[];
+}
+
+export interface ProxyRules {
+  node: string;
+  /** "namespace/name" → how many nat rules name it. */
+  services: Record<string, number>;
+  readAt: number;
 }
 
 type Json = Record<string, unknown>;
@@ -160,6 +169,21 @@ export function buildTrace(target: TraceTarget, sources: TraceSources): Trace {
     });
   }
   entries.push(...logEntries(sources.logs.filter((l) => l.time >= since), target, family, pods, root));
+  for (const service of [...family.values()].filter((k) => k.kind === 'Service')) {
+    for (const read of sources.proxyRules ?? []) {
+      const rules = read.services[`${service.namespace}/${service.name}`] ?? 0;
+      entries.push({
+        time: read.readAt,
+        actor: `kube-proxy ${read.node}`,
+        source: 'state',
+        verb: 'rules',
+        object: label(service),
+        summary: rules > 0 ? `${rules} iptables nat rules for Service ${service.name} now (kube-proxy wrote them from its EndpointSlices)` : `no iptables rules for Service ${service.name} yet`,
+        problem: rules === 0,
+        raw: `iptables -t nat -S on ${read.node}: ${rules} rules with --comment "${service.namespace}/${service.name}…"`,
+      });
+    }
+  }
   if (target.kind === 'node' && root) {
     const lease = sources.objects.find((o) => str(o.kind) === 'Lease' && str(obj(o.metadata).name) === target.name && str(obj(o.metadata).namespace) === 'kube-node-lease');
     const renewed = Date.parse(str(obj(lease?.spec).renewTime));

@@ -1,8 +1,8 @@
 import type { MachineProvider } from '../../vm/provider.ts';
 import { collectLogTimeline } from '../logs/collect.ts';
-import { ADMIN_KUBECONFIG_ON_SERVER } from '../lab/topology.ts';
+import { ADMIN_KUBECONFIG_ON_SERVER, MACHINES } from '../lab/topology.ts';
 import { parseAuditLog } from './audit.ts';
-import { buildTrace } from './build.ts';
+import { buildTrace, type ProxyRules } from './build.ts';
 import { parseEventList } from './events.ts';
 import { TRACE_KINDS, type Trace, type TraceKind, type TraceTarget } from './model.ts';
 
@@ -79,9 +79,36 @@ export async function collectTrace(provider: MachineProvider, lab: string, targe
   // The logs are read from the traced object's birth: less to read than the whole window.
   const created = creationOf(items, target);
   const logsSince = Math.max(options.since, Number.isFinite(created) ? created - 5000 : options.since);
-  const timeline = await collectLogTimeline(provider, lab, { since: logsSince, maxAgeMs: Date.now() - options.since + 1000 });
+  const [timeline, proxyRules] = await Promise.all([
+    collectLogTimeline(provider, lab, { since: logsSince, maxAgeMs: Date.now() - options.since + 1000 }),
+    target.kind === 'node' ? Promise.resolve([]) : readProxyRules(provider, lab, target.namespace ?? 'default', unreadable),
+  ]);
   for (const { source, reason } of timeline.unreadable) unreadable.push(`${source}'s log (${reason})`);
-  return buildTrace(target, { audit, events: parseEventList(events ?? {}), objects: items, logs: timeline.entries, since: options.since, unreadable });
+  return buildTrace(target, { audit, events: parseEventList(events ?? {}), objects: items, logs: timeline.entries, proxyRules, since: options.since, unreadable });
+}
+
+/** Counts kube-proxy's nat rules per Service of a namespace on each worker, by the comment it gives each rule. */
+async function readProxyRules(provider: MachineProvider, lab: string, namespace: string, unreadable: string[]): Promise<ProxyRules[]> {
+  const script = `iptables -t nat -S | grep -o -- ${quote(`--comment "${namespace}/`)}'[^ "]*' | sort | uniq -c`;
+  const workers = MACHINES.filter((m) => m.worker).map((m) => m.name);
+  const reads = await Promise.all(
+    workers.map(async (node): Promise<ProxyRules | null> => {
+      const result = await provider.exec(lab, node, ['bash', '-c', script], { timeoutMs: 10_000 }).catch(() => null);
+      if (!result) {
+        unreadable.push(`${node}'s iptables rules`);
+        return null;
+      }
+      return { node, services: parseRuleCounts(result.stdout), readAt: Date.now() };
+    }),
+  );
+  return reads.filter((r): r is ProxyRules => r !== null);
+}
+
+/** "      8 --comment \"default/web" lines into {"default/web": 8}; a port name after ":" counts for its Service. */
+export function parseRuleCounts(stdout: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const m of stdout.matchAll(/^\s*(\d+) --comment "([^"\s:]+)/gm)) counts[m[2]!] = (counts[m[2]!] ?? 0) + Number(m[1]);
+  return counts;
 }
 
 function creationOf(items: Record<string, unknown>[], target: TraceTarget): number {

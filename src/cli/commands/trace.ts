@@ -48,7 +48,8 @@ export function registerTraceCommand(program: Command): void {
       const printed = new Set<string>();
       const print = (trace: Trace): void => {
         for (const entry of trace.entries) {
-          const key = `${entry.time}|${entry.actor}|${entry.raw}`;
+          // A reading of current state (kube-proxy's rules, a lease) is printed again only when it changes.
+          const key = entry.source === 'state' ? `${entry.actor}|${entry.object}|${entry.summary}` : `${entry.time}|${entry.actor}|${entry.raw}`;
           if (printed.has(key)) continue;
           printed.add(key);
           process.stdout.write(formatTraceEntry(entry, trace.lanes, flags.raw ?? false) + '\n');

@@ -165,3 +165,17 @@ describe('services and nodes', () => {
     expect(t.entries).toEqual([]);
   });
 });
+
+describe('kube-proxy\'s lane', () => {
+  it('counts its rules per Service from iptables comments, and shows them in the Service\'s trace', async () => {
+    const { parseRuleCounts } = await import('../../../src/trace/collect.ts');
+    // As `iptables -t nat -S | grep -o -- '--comment "default/[^ "]*' | sort | uniq -c` prints on node-0.
+    const counts = parseRuleCounts('      5 --comment "default/kubernetes:https\n      8 --comment "default/web\n');
+    expect(counts).toEqual({ 'default/kubernetes': 5, 'default/web': 8 });
+    const t = buildTrace(parseTarget('svc/web')!, { ...sources(), proxyRules: [{ node: 'node-0', services: counts, readAt: Date.parse('2026-12-01T07:00:00Z') }, { node: 'node-1', services: {}, readAt: Date.parse('2026-12-01T07:00:00Z') }] });
+    const rules = t.entries.filter((e) => e.actor.startsWith('kube-proxy '));
+    expect(rules.map((e) => [e.actor, e.problem])).toEqual([['kube-proxy node-0', false], ['kube-proxy node-1', true]]);
+    expect(rules[0]!.summary).toMatch(/^8 iptables nat rules for Service web/);
+    expect(t.lanes.indexOf('kube-proxy node-0')).toBeGreaterThan(t.lanes.indexOf('kubelet node-0'));
+  });
+});
