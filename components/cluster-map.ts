@@ -2,7 +2,7 @@ import { LitElement, css, html, svg } from 'lit';
 import { fetchMap, type ClusterMap } from './api.ts';
 
 /** How often the map reads the cluster while it is shown (the server shares one reading among pages). */
-const POLL_MS = 3000;
+const POLL_MS = 5000;
 const MACHINES = ['jumpbox', 'server', 'node-0', 'node-1'];
 const COLUMN = 190;
 const BOX = { width: 150, height: 26, gap: 10, top: 40 };

@@ -6,7 +6,9 @@ import { fromPackage } from '../util/package-root.ts';
 
 /** labs/map.yaml: the components drawn on each machine and who talks to whom. */
 export interface MapLayout {
-  components: { id: string; label: string; machines: string[]; health?: string }[];
+  /** Shell run first in the map's one script on the server. */
+  prelude: string;
+  components: { id: string; label: string; machines: string[]; health?: string; probe?: string }[];
   links: { from: string; to: string; says: string }[];
 }
 
@@ -18,6 +20,8 @@ export interface MapBox {
   label: string;
   machine: string;
   health?: string;
+  /** The probe with {machine} filled in. */
+  probe?: string;
 }
 
 export interface MapLink {
@@ -31,8 +35,9 @@ export const DEFAULT_MAP_FILE = fromPackage('labs', 'map.yaml');
 const mapSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['components', 'links'],
+  required: ['prelude', 'components', 'links'],
   properties: {
+    prelude: { type: 'string' },
     components: {
       type: 'array',
       minItems: 1,
@@ -40,7 +45,7 @@ const mapSchema = {
         type: 'object',
         additionalProperties: false,
         required: ['id', 'label', 'machines'],
-        properties: { id: { type: 'string', pattern: '^[a-z0-9-]+$' }, label: { type: 'string' }, machines: { type: 'array', minItems: 1, items: { enum: [...MACHINE_NAMES] } }, health: { type: 'string' } },
+        properties: { id: { type: 'string', pattern: '^[a-z0-9-]+$' }, label: { type: 'string' }, machines: { type: 'array', minItems: 1, items: { enum: [...MACHINE_NAMES] } }, health: { type: 'string' }, probe: { type: 'string' } },
       },
     },
     links: {
@@ -58,6 +63,7 @@ export function loadMapLayout(healthComponents: string[], file = DEFAULT_MAP_FIL
   if (!loaded) throw new LabFilesError(errors.length ? errors : [{ file, line: 1, column: 1, message: 'missing' }]);
   const ids = new Set(loaded.data.components.map((c) => c.id));
   for (const c of loaded.data.components) {
+    if (c.health && !c.probe) errors.push({ file: shown, line: 1, column: 1, message: `component ${c.id}: a component with a health check needs a probe` });
     if (c.health && !healthComponents.includes(c.health)) errors.push({ file: shown, line: 1, column: 1, message: `component ${c.id}: labs/health.yaml has no check of component "${c.health}"` });
   }
   for (const l of loaded.data.links) {
@@ -69,7 +75,9 @@ export function loadMapLayout(healthComponents: string[], file = DEFAULT_MAP_FIL
 
 /** The boxes (one per component and machine) and the links between them. */
 export function expandLayout(layout: MapLayout): { boxes: MapBox[]; links: MapLink[] } {
-  const boxes = layout.components.flatMap((c) => c.machines.map((machine) => ({ id: `${c.id}@${machine}`, component: c.id, label: c.label, machine, health: c.health })));
+  const boxes = layout.components.flatMap((c) =>
+    c.machines.map((machine) => ({ id: `${c.id}@${machine}`, component: c.id, label: c.label, machine, health: c.health, probe: c.probe?.replaceAll('{machine}', machine) })),
+  );
   const links: MapLink[] = [];
   for (const link of layout.links) {
     const froms = boxes.filter((b) => b.component === link.from);

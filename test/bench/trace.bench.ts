@@ -2,7 +2,7 @@
 // - `lab trace` latency for a fresh 2-replica deployment and its Service (median of 3 reads);
 // - audit log volume: lines per minute on an idle cluster and while a deployment rolls;
 // - the API server's resident memory with chapter 8's audit policy and without it;
-// - the live map's CPU cost: what reading it every 3 s (as the page does) adds to the machines,
+// - the live map's CPU cost: what reading it every 5 s (as the page does) adds to the machines,
 //   dockerd, containerd and this process, as a share of one core (target < 5 %).
 // Prints figures; asserts nothing.
 import { readFileSync, readdirSync } from 'node:fs';
@@ -13,7 +13,7 @@ import type { LabEngine } from '../../src/engine/lab.ts';
 
 const LAB = `bench-trace-${process.pid.toString(36)}`;
 const KUBECTL = 'kubectl --kubeconfig /root/admin.kubeconfig';
-const MAP_POLL_MS = 3000;
+const MAP_POLL_MS = 5000;
 const WINDOW_MS = 60_000;
 const TICKS_PER_SECOND = 100;
 
@@ -72,8 +72,8 @@ async function auditRate(engine: LabEngine, work: () => Promise<void>): Promise<
   return { perMinute: (lines / seconds) * 60, lines, seconds };
 }
 
-async function mapCost(engine: LabEngine): Promise<{ baseline: number; withMap: number; reads: number; readMs: number }> {
-  const ids = (await engine.provider.list(LAB)).map((m) => m.containerId);
+export async function mapCost(engine: LabEngine, lab = LAB): Promise<{ baseline: number; withMap: number; reads: number; readMs: number }> {
+  const ids = (await engine.provider.list(lab)).map((m) => m.containerId);
   const sample = () => ids.reduce((sum, id) => sum + containerCpu(id), 0) + engineCpu(ids);
   const measure = async (run: () => Promise<void>) => {
     const [cpu0, self0, t0] = [sample(), process.cpuUsage(), performance.now()];
