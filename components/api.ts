@@ -185,3 +185,19 @@ export async function fetchLogs(since: number, filter: LogFilter): Promise<LogLi
   if (!response.ok) return [];
   return ((await response.json()) as { entries: LogLine[] }).entries;
 }
+
+export type { ClusterMap } from '../src/map/status.ts';
+export type { Trace, TraceEntry } from '../src/trace/model.ts';
+export type { Traceable } from '../src/trace/collect.ts';
+
+/** GETs a route; a refusal comes back as an answer with the server's words. */
+async function get<T>(path: string): Promise<Answer<T>> {
+  const response = await fetch(`./api/${path}`, { headers: headers() });
+  const parsed = (await response.json().catch(() => ({ error: `the server answered ${response.status}` }))) as Record<string, unknown>;
+  if (response.ok) return { ok: true, status: response.status, body: parsed as T };
+  return { ok: false, status: response.status, ...(parsed as { error: string; next?: string }) };
+}
+
+export const fetchMap = () => get<import('../src/map/status.ts').ClusterMap>('map');
+export const fetchTraceable = () => get<{ items: import('../src/trace/collect.ts').Traceable[] }>('traceable');
+export const fetchTrace = (ref: string, namespace: string) => get<import('../src/trace/model.ts').Trace>(`trace?${new URLSearchParams({ ref, namespace })}`);

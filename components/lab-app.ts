@@ -6,6 +6,8 @@ import type { FaultAction } from './fault-panel.ts';
 import type { LabAction } from './lab-panel.ts';
 import type { MachineTerminal } from './machine-terminal.ts';
 import './chapter-list.ts';
+import './cluster-map.ts';
+import './trace-panel.ts';
 import './fault-panel.ts';
 import './job-progress.ts';
 import './lab-panel.ts';
@@ -14,7 +16,7 @@ import './machine-terminal.ts';
 import './start-page.ts';
 import './step-view.ts';
 
-type View = 'course' | 'lab' | 'fault';
+type View = 'course' | 'lab' | 'fault' | 'cluster';
 const VIEW_KEY = 'hardway-view';
 const DISMISSED_KEY = 'hardway-dismissed-job';
 /** How often the page reads the state while a job runs. */
@@ -68,6 +70,10 @@ export class LabApp extends LitElement {
     chapter-list { grid-area: chapters; border-right: 1px solid #253340; min-height: 0; }
     .middle { grid-area: middle; display: flex; flex-direction: column; min-height: 0; border-right: 1px solid #253340; }
     .middle > step-view, .middle > lab-panel, .middle > fault-panel { flex: 1; min-height: 0; }
+    .main.wide .middle { grid-column: 2 / 4; border-right: none; }
+    .main.wide .terminals { display: none; }
+    .cluster { flex: 1; min-height: 0; overflow: auto; padding: 10px 16px; display: flex; flex-direction: column; gap: 10px; }
+    .cluster > * { flex: none; }
     .notice { margin: 10px 16px 0; padding: 8px 10px; border: 1px solid #f07178; border-radius: 4px; background: #2a1a1c; white-space: pre-wrap; }
     .notice button { all: unset; cursor: pointer; float: right; color: #5c6773; }
     .terminals { grid-area: terminals; display: flex; flex-direction: column; min-height: 0; }
@@ -186,10 +192,10 @@ export class LabApp extends LitElement {
     const chapter = state.chapters.find((c) => c.number === this.selected?.chapter);
     const step = chapter?.steps.find((s) => s.id === this.selected?.step) ?? null;
     const tab = (view: View, label: string) => html`<button aria-pressed=${this.view === view} @click=${() => this.show(view)}>${label}</button>`;
-    return html`<div class="main">
+    return html`<div class="main ${this.view === 'cluster' ? 'wide' : ''}">
       <header>
         <h1>hardway</h1><span class="lab">lab ${state.lab}</span>
-        <nav aria-label="views">${tab('course', 'Course')}${tab('lab', 'Lab')}${tab('fault', 'Break & fix')}</nav>
+        <nav aria-label="views">${tab('course', 'Course')}${tab('lab', 'Lab')}${tab('fault', 'Break & fix')}${tab('cluster', 'Cluster')}</nav>
         ${state.fault ? html`<span class="flag" @click=${() => this.show('fault')}>⚠ ${state.fault.hidden ? 'a surprise fault' : state.fault.title} to fix</span>` : ''}
       </header>
       <chapter-list .chapters=${state.chapters} .selected=${this.selected} @step-selected=${this.onStepSelected}></chapter-list>
@@ -198,6 +204,8 @@ export class LabApp extends LitElement {
         ${this.view === 'course'
           ? html`<step-view .step=${step} .chapter=${chapter?.number ?? 0} .result=${this.result} .busy=${this.busy}
               @step-action=${this.onStepAction} @run-command=${this.onRunCommand}></step-view>`
+          : this.view === 'cluster'
+            ? html`<div class="cluster"><cluster-map></cluster-map><trace-panel></trace-panel></div>`
           : this.view === 'lab'
             ? html`<lab-panel .lab=${state.lab} .machines=${state.machines} .chapters=${state.chapters} .currentChapter=${state.currentChapter}
                 .builtThrough=${state.builtThrough} ?busy=${running} @lab-action=${this.onLabAction}></lab-panel>`

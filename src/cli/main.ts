@@ -12,6 +12,7 @@ import { registerMachineCommands } from './commands/machines.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerRoomCommands } from './commands/room.ts';
 import { registerSnapshotCommands } from './commands/snapshots.ts';
+import { registerTraceCommand } from './commands/trace.ts';
 import { fromPackage } from '../util/package-root.ts';
 
 const { version } = JSON.parse(readFileSync(fromPackage('package.json'), 'utf8')) as { version: string };
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerRoomCommands(program);
   registerLogsCommand(program);
   registerExplainCommand(program);
+  registerTraceCommand(program);
   registerFaultCommands(program);
   configureErrors(program);
   return program;

@@ -14,6 +14,10 @@ import { clearProgress, markPassed, readProgress, stepKey, updateProgress, type 
 import { checkStep, fastForward, SolveError, solveStep, type CheckOutcome, type ExecOutcome } from './runner.ts';
 import { chapterByNumber, currentPosition, resolveStep, type Position } from './session.ts';
 import { completedChapter, hashTree, pickSnapshot, readSnapshot, snapshotId, snapshotKey, snapshotMeta, type Snapshot, type StateInputs } from './snapshots.ts';
+import { collectTrace, listTraceable, type Traceable } from '../trace/collect.ts';
+import { parseTarget, targetName, type Trace } from '../trace/model.ts';
+import { loadMapLayout, type MapLayout } from '../map/layout.ts';
+import { readClusterMap, type ClusterMap } from '../map/status.ts';
 
 /** The course as data: chapters, faults and what a healthy cluster is. */
 export interface Course {
@@ -74,6 +78,9 @@ export interface SnapshotListing {
   snapshot: Snapshot;
   usable: boolean;
 }
+
+/** How far back a trace looks unless told otherwise. */
+export const TRACE_WINDOW_MS = 30 * 60_000;
 
 export const REAL_SETUP: LabSetup = {
   async artifacts() {
@@ -471,6 +478,38 @@ export class LabEngine {
 
   private async clearFault(): Promise<void> {
     await updateProgress(this.lab, ({ fault: _cleared, ...rest }) => rest);
+  }
+
+  /**
+   * One object's story through the control loops: who wrote what, when, from the audit log, Events,
+   * the objects and the log timeline (src/trace). `ref` is kind/name, as kubectl takes it.
+   */
+  async trace(ref: string, options: { namespace?: string; sinceMs?: number } = {}): Promise<Trace> {
+    const target = parseTarget(ref, options.namespace || 'default');
+    if (!target) throw new LabError(`"${ref}" is not something a trace follows`, 'name it as kind/name: deployment/web, replicaset/web-5d8f, pod/web-5d8f-x2k9q, service/web or node/node-0', 2);
+    const sinceMs = options.sinceMs ?? TRACE_WINDOW_MS;
+    const trace = await collectTrace(this.provider, this.lab, target, { since: Date.now() - sinceMs });
+    if (trace.objects.length === 0 && trace.entries.length === 0) {
+      const why = trace.unreadable.length ? ` (could not read ${trace.unreadable.join('; ')})` : '';
+      throw new LabError(`there is no ${targetName(target)}, and nothing about one in the last ${Math.round(sinceMs / 60_000)} min${why}`, `see what there is: kubectl get ${target.kind}s${target.namespace ? ` -n ${target.namespace}` : ''}, or widen --since`);
+    }
+    return trace;
+  }
+
+  /** What a trace can start from now: deployments, replicasets, pods, services and nodes. */
+  traceable(): Promise<Traceable[]> {
+    return listTraceable(this.provider, this.lab);
+  }
+
+  private mapLayout?: MapLayout;
+  /**
+   * The live map: each component on each machine with the state its labs/health.yaml check gives,
+   * who talks to whom (labs/map.yaml), and whether the cluster has settled. Only what a learner can
+   * observe: never which fault is active.
+   */
+  clusterMap(): Promise<ClusterMap> {
+    this.mapLayout ??= loadMapLayout([...new Set(this.course.health.health.map((h) => h.component))]);
+    return readClusterMap(this.provider, this.lab, this.course.health, this.mapLayout);
   }
 
   /** The health checks and guards alone, for a page that shows the cluster's state. */

@@ -7,6 +7,7 @@ import { loadCatalog, type Catalog } from '../logs/catalog.ts';
 import { collectLogTimeline } from '../logs/collect.ts';
 import { SEVERITIES, type Severity } from '../logs/parse.ts';
 import { LabError } from '../util/errors.ts';
+import type { ClusterMap } from '../map/status.ts';
 import { errorBody, failuresOf, JobBusyError, JobRunner, OutcomeError, type JobView } from './jobs.ts';
 
 export interface ApiAnswer {
@@ -55,6 +56,9 @@ export class LabApi {
         if (path === '/api/faults') return ok({ faults: this.faults() });
         if (path === '/api/health') return ok(await this.health());
         if (path === '/api/logs') return ok(await this.logs(query));
+        if (path === '/api/map') return ok(await this.map());
+        if (path === '/api/trace') return ok(await this.trace(query));
+        if (path === '/api/traceable') return ok({ items: await this.engine.traceable() });
       }
       if (method === 'POST') {
         const route = POST_ROUTES[path];
@@ -66,7 +70,7 @@ export class LabApi {
           return await route.call(this, (body ?? {}) as Body);
         }
       }
-      const known = path in POST_ROUTES || ['/api/state', '/api/job', '/api/faults', '/api/health', '/api/logs'].includes(path);
+      const known = path in POST_ROUTES || GET_ROUTES.includes(path);
       return known ? { status: 405, body: { error: `${method} is not how ${path} is called` } } : { status: 404, body: { error: `no ${method} ${path}` } };
     } catch (error) {
       if (error instanceof JobBusyError) return { status: 409, body: { error: error.message, next: error.next, job: error.job } };
@@ -155,6 +159,27 @@ export class LabApi {
       return known ? { ...entry, known: { means: known.means, expected: known.expected, why: known.why, next: known.next } } : entry;
     });
     return { entries, since: timeline.since, unreadable: timeline.unreadable, truncated: timeline.truncated };
+  }
+
+  private mapRead: { at: number; answer: Promise<ClusterMap> } | null = null;
+  /**
+   * The live map, shared: however many pages poll, the cluster is read at most once per MAP_REUSE_MS
+   * (a read in flight is joined, not repeated).
+   */
+  private map(): Promise<ClusterMap> {
+    if (this.mapRead && Date.now() - this.mapRead.at < MAP_REUSE_MS) return this.mapRead.answer;
+    const answer = this.engine.clusterMap();
+    this.mapRead = { at: Date.now(), answer };
+    answer.catch(() => (this.mapRead = null));
+    return answer;
+  }
+
+  /** `lab trace` for the page: ?ref=kind/name, &namespace (default), &since in milliseconds back (default 30 min). */
+  private async trace(params: URLSearchParams): Promise<object> {
+    const ref = params.get('ref');
+    if (!ref) throw new BadRequest('say what to trace: ?ref=kind/name', 'for example ?ref=deployment/web');
+    const since = Number(params.get('since'));
+    return this.engine.trace(ref, { namespace: params.get('namespace') || undefined, sinceMs: Number.isFinite(since) && since > 0 ? since : undefined });
   }
 
   private loadedCatalog: Catalog | null | undefined;
@@ -319,6 +344,8 @@ export class LabApi {
   }
 }
 
+const GET_ROUTES = ['/api/state', '/api/job', '/api/faults', '/api/health', '/api/logs', '/api/map', '/api/trace', '/api/traceable'];
+
 const POST_ROUTES: Record<string, (this: LabApi, body: Body) => Promise<ApiAnswer>> = {
   '/api/check': function (body) { return this.stepAction('check', body); },
   '/api/hint': function (body) { return this.stepAction('hint', body); },
@@ -334,5 +361,8 @@ const POST_ROUTES: Record<string, (this: LabApi, body: Body) => Promise<ApiAnswe
 };
 
 const describeFault = (fault: Fault) => ({ id: fault.id, title: fault.title, component: fault.component, difficulty: fault.difficulty });
+
+/** How long one reading of the map serves every page that asks. */
+const MAP_REUSE_MS = 2000;
 
 const ok = (body: object): ApiAnswer => ({ status: 200, body });

@@ -194,3 +194,16 @@ describe('the API: break and fix', () => {
     expect((await get('/api/state')).body.fault).toBeNull();
   });
 });
+
+describe('the API: traces', () => {
+  it('GET /api/trace says what to send when the name is missing or not kind/name, before reaching a machine', async () => {
+    const { labApi, provider } = api();
+    const before = provider.execLog.length;
+    const missing = await labApi.handle('GET', '/api/trace', new URLSearchParams(), undefined);
+    expect(missing).toMatchObject({ status: 400, body: { error: 'say what to trace: ?ref=kind/name' } });
+    const wrong = await labApi.handle('GET', '/api/trace', new URLSearchParams({ ref: 'configmap/x' }), undefined);
+    expect(wrong).toMatchObject({ status: 400, body: { error: '"configmap/x" is not something a trace follows' } });
+    expect(provider.execLog.length).toBe(before);
+    expect((await labApi.handle('POST', '/api/map', new URLSearchParams(), {})).status).toBe(405);
+  });
+});
