@@ -6,7 +6,7 @@ import { parseEventList } from '../../../src/trace/events.ts';
 import { parseTarget, type Trace } from '../../../src/trace/model.ts';
 import type { LogEntry } from '../../../src/logs/parse.ts';
 
-// Recorded from a real lab (chapter 14, our binaries): `kubectl create deployment web --replicas=2`,
+// Recorded from a real lab (chapter 14, our binaries, 2026-12-01 08:35): `kubectl create deployment web --replicas=2`,
 // `kubectl expose deployment web`, a busybox that exits 1 (bad), a pod asking for 64 CPUs (huge).
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/trace/${name}`, import.meta.url), 'utf8');
 const json = (name: string) => JSON.parse(fixture(name)) as Record<string, unknown>;
@@ -61,8 +61,8 @@ describe('a deployment\'s trace', () => {
     const kinds = t.objects.map((o) => `${o.kind} ${o.name}`);
     expect(kinds).toContain('Deployment web');
     expect(kinds).toContain('ReplicaSet web-ff44d897b');
-    expect(kinds).toContain('Pod web-ff44d897b-j966f');
-    expect(kinds).toContain('Pod web-ff44d897b-xwjsm');
+    expect(kinds).toContain('Pod web-ff44d897b-6sgbp');
+    expect(kinds).toContain('Pod web-ff44d897b-hx4sj');
     expect(kinds).toContain('Service web');
     expect(kinds.some((k) => k.startsWith('EndpointSlice web-'))).toBe(true);
     expect(kinds.some((k) => k.includes('bad') || k.includes('huge'))).toBe(false);
@@ -114,8 +114,8 @@ describe('a deployment\'s trace', () => {
   });
 
   it('shows nothing older than --since', () => {
-    const late = buildTrace(parseTarget('deployment/web')!, { ...sources(), since: Date.parse('2026-12-01T06:57:00Z') });
-    expect(late.entries.every((e) => e.time >= Date.parse('2026-12-01T06:57:00Z') || e.source === 'event')).toBe(true);
+    const late = buildTrace(parseTarget('deployment/web')!, { ...sources(), since: Date.parse('2026-12-01T08:35:24Z') });
+    expect(late.entries.every((e) => e.time >= Date.parse('2026-12-01T08:35:24Z') || e.source === 'event')).toBe(true);
     expect(late.entries.some((e) => e.verb === 'create' && e.object === 'Deployment default/web')).toBe(false);
   });
 });

@@ -32,7 +32,7 @@ describe('the cluster map', () => {
     expect([...parsed.codes]).toEqual([[0, 0], [1, 0], [2, 4], [3, 0]]);
     // Who and when from the recorded audit log's newest lines, as sed cuts them.
     expect(parsed.audit).toHaveLength(Math.min(100, readFileSync(audit, 'utf8').trim().split('\n').length));
-    expect(parsed.audit!.at(-1)).toEqual(['2026-12-01T06:58:06.497232Z', 'system:node:node-0', 'kubelet/v1.35.8 (linux/amd64) kubernetes/$Format']);
+    expect(parsed.audit!.at(-1)).toEqual(['2026-12-01T08:36:09.740840Z', 'system:node:node-0', 'kubelet/v1.35.8 (linux/amd64) kubernetes/$Format']);
     expect(parseMapOutput('').audit).toBeNull();
   });
 
