@@ -20,7 +20,9 @@ export function diagnose(facts: HostFacts): CheckResult[] {
     memoryCheck(facts.totalMemoryBytes),
     diskCheck(facts.cacheFreeBytes, facts.cacheDir),
     cgroupCheck(facts),
+    cgroupDriverCheck(facts.cgroupLayout),
     goCheck(facts.goVersion),
+    sourceBuildCheck(facts),
     kubectlCheck(facts.kubectlVersion),
     inotifyCheck(facts.inotifyInstances),
   ];
@@ -99,6 +101,29 @@ function cgroupCheck({ cgroupLayout, cgroupControllers, unmountedCgroupControlle
   }
   const layout = { v1: 'cgroup v1', hybrid: 'cgroup v1 (hybrid, v2 unused)', v2: 'cgroup v2' }[cgroupLayout];
   return { name, verdict: 'ok', detail: `${layout}; controllers ${cgroupControllers.join(' ')}` };
+}
+
+/** Which cgroup driver the lab's workers use on this host: it follows the cgroup layout the machines see. */
+export function cgroupDriverFor(layout: HostFacts['cgroupLayout']): 'systemd' | 'cgroupfs' {
+  return layout === 'v2' ? 'systemd' : 'cgroupfs';
+}
+
+function cgroupDriverCheck(layout: HostFacts['cgroupLayout']): CheckResult {
+  const name = 'cgroup driver';
+  if (layout === 'none') return { name, verdict: 'ok', detail: 'none until cgroups are mounted' };
+  return cgroupDriverFor(layout) === 'systemd'
+    ? { name, verdict: 'ok', detail: 'systemd: on cgroup v2 the workers keep the course files\' SystemdCgroup = true (containerd) and cgroupDriver: systemd (kubelet)' }
+    : { name, verdict: 'ok', detail: 'cgroupfs: on cgroup v1 the workers set SystemdCgroup = false (containerd) and cgroupDriver: cgroupfs (kubelet) in chapter 9' };
+}
+
+/** Building runc from source links libseccomp with cgo: only worth saying when Go is there to build at all. */
+function sourceBuildCheck({ goVersion, missingSourceBuildNeeds }: HostFacts): CheckResult {
+  const name = 'source builds';
+  if (!goVersion) return { name, verdict: 'ok', detail: 'skipped (no Go toolchain)' };
+  if (missingSourceBuildNeeds.length > 0) {
+    return { name, verdict: 'warn', detail: `runc's source build needs ${missingSourceBuildNeeds.join(', ')} (only when building offline)`, fix: 'lab setup (installs gcc, pkg-config and libseccomp-dev)' };
+  }
+  return { name, verdict: 'ok', detail: 'C compiler and libseccomp headers present (for runc)' };
 }
 
 export function parseGoVersion(text: string): [number, number] | null {

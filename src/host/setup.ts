@@ -1,5 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { sourceBuildPackages } from '../artifacts/manifest.ts';
 import { LabError } from '../util/errors.ts';
 import { say } from '../util/output.ts';
 import { dockerdInstalled, probeEngine } from '../../vm/engine.ts';
@@ -19,7 +20,7 @@ export interface SetupOptions {
 
 /** Installs what is missing and starts the engine; says so when there was nothing to do. */
 export async function setupHost(options: SetupOptions): Promise<void> {
-  const wanted = options.dev ? [...HOST_PACKAGES, ...DEV_PACKAGES] : HOST_PACKAGES;
+  const wanted = [...HOST_PACKAGES, ...(options.dev ? DEV_PACKAGES : []), ...sourceBuildPackagesWanted()];
   const missing = wanted.filter((name) => !packageInstalled(name));
   let changed = false;
 
@@ -43,6 +44,18 @@ export async function setupHost(options: SetupOptions): Promise<void> {
   if (mountMissingCgroupControllers()) changed = true;
 
   say(changed ? 'Host is set up. Check it with: lab doctor' : 'Nothing to change: packages are installed and the Docker engine answers.');
+}
+
+/**
+ * Building from source (offline) needs Go, which lab setup does not install; where Go is, the C
+ * side of runc's build (gcc, pkg-config, libseccomp-dev) comes from the distribution's packages.
+ */
+export function sourceBuildPackagesWanted(goOnPath = onPath('go'), sources = process.env.HARDWAY_SOURCES ?? 'source'): string[] {
+  return goOnPath && sources.split(',').map((s) => s.trim()).includes('source') ? sourceBuildPackages() : [];
+}
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(`${dir}/${command}`));
 }
 
 /** Several labs' kubelets exhaust the default of 128 inotify instances (kind documents the same). */
