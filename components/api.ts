@@ -83,6 +83,8 @@ export interface LabState {
   lab: string;
   currentChapter: number;
   lastChapter: number;
+  /** The chapter that starts on a built, proven cluster: where break-and-fix begins. */
+  clusterChapter: number;
   /** Every step of chapters 1…builtThrough has passed. */
   builtThrough: number;
   /** Changes when the lab's machines are replaced: terminals then open new shells. */

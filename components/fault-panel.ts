@@ -19,7 +19,7 @@ export class FaultPanel extends LitElement {
     check: { attribute: false },
     lastJob: { attribute: false },
     builtThrough: { type: Number },
-    lastChapter: { type: Number },
+    clusterChapter: { type: Number },
     busy: { type: Boolean },
     working: { type: String },
     chosen: { state: true },
@@ -31,7 +31,7 @@ export class FaultPanel extends LitElement {
   declare check: FaultCheck | null;
   declare lastJob: Job | null;
   declare builtThrough: number;
-  declare lastChapter: number;
+  declare clusterChapter: number;
   declare busy: boolean;
   declare working: string;
   declare private chosen: string;
@@ -74,7 +74,7 @@ export class FaultPanel extends LitElement {
     this.check = null;
     this.lastJob = null;
     this.builtThrough = 0;
-    this.lastChapter = 0;
+    this.clusterChapter = 0;
     this.busy = false;
     this.working = '';
     this.chosen = '';
@@ -118,7 +118,7 @@ export class FaultPanel extends LitElement {
   }
 
   private renderChoice() {
-    return html`${this.renderOutcome()}${this.builtThrough < this.lastChapter - 1 ? this.renderNotFinished() : this.renderList()}`;
+    return html`${this.renderOutcome()}${this.builtThrough < this.clusterChapter - 1 ? this.renderNotFinished() : this.renderList()}`;
   }
 
   /** How the last fault ended: fixed by the learner, or the answer of a give-up. */
@@ -143,8 +143,8 @@ export class FaultPanel extends LitElement {
   }
 
   private renderNotFinished() {
-    return html`<p>Breaking needs a healthy, finished cluster: every chapter before ${this.lastChapter} done. This lab is built through chapter ${this.builtThrough}.</p>
-      <button class="primary" ?disabled=${this.busy} @click=${this.fastForward}>Fast-forward to chapter ${this.lastChapter}</button>
+    return html`<p>Breaking needs a healthy, finished cluster: every chapter before ${this.clusterChapter} done. This lab is built through chapter ${this.builtThrough}.</p>
+      <button class="primary" ?disabled=${this.busy} @click=${this.fastForward}>Fast-forward to chapter ${this.clusterChapter}</button>
       <p>That replays the solutions of every chapter not done yet; it takes a few minutes.</p>`;
   }
 
@@ -184,7 +184,7 @@ export class FaultPanel extends LitElement {
   }
 
   private fastForward(): void {
-    this.dispatchEvent(new CustomEvent('lab-action', { detail: { action: 'up', chapter: this.lastChapter }, bubbles: true, composed: true }));
+    this.dispatchEvent(new CustomEvent('lab-action', { detail: { action: 'up', chapter: this.clusterChapter }, bubbles: true, composed: true }));
   }
 
   private fire(detail: FaultAction): void {

@@ -103,13 +103,22 @@ export class LabApp extends LitElement {
     this.dismissed = Number(sessionStorage.getItem(DISMISSED_KEY)) || 0;
   }
 
+  /** Something outside the page changed the lab (a room's instructor broke or reset it): read its state again, maybe showing a view. */
+  private readonly onRefresh = (event: Event): void => {
+    const view = (event as CustomEvent<{ view?: View } | null>).detail?.view;
+    if (view) this.show(view);
+    void this.load();
+  };
+
   override connectedCallback(): void {
     super.connectedCallback();
+    window.addEventListener('hardway-refresh', this.onRefresh);
     void this.load();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    window.removeEventListener('hardway-refresh', this.onRefresh);
     window.clearTimeout(this.pollTimer);
   }
 
@@ -193,7 +202,7 @@ export class LabApp extends LitElement {
             ? html`<lab-panel .lab=${state.lab} .machines=${state.machines} .chapters=${state.chapters} .currentChapter=${state.currentChapter}
                 .builtThrough=${state.builtThrough} ?busy=${running} @lab-action=${this.onLabAction}></lab-panel>`
             : html`<fault-panel .faults=${state.faults} .fault=${state.fault} .check=${this.faultCheck} .lastJob=${state.job}
-                .builtThrough=${state.builtThrough} .lastChapter=${state.lastChapter} ?busy=${running} .working=${this.working}
+                .builtThrough=${state.builtThrough} .clusterChapter=${state.clusterChapter} ?busy=${running} .working=${this.working}
                 @fault-action=${this.onFaultAction} @lab-action=${this.onLabAction}></fault-panel>`}
       </div>
       <section class="terminals">

@@ -17,11 +17,30 @@ const volumeName = (lab: string, machine: string): string => `hardway-${lab}-${m
 /** Seconds a timed-out command gets to end after SIGTERM before it is killed. */
 const KILL_GRACE_S = 5;
 
-/** Lab networks are carved from 10.240.0.0/16, one /24 per lab. */
-const subnetFor = (index: number): string => `10.240.${index}.0/24`;
+/** Lab networks are carved from 10.240.0.0/16 (or another /16 given), one /24 per lab. */
+const subnetIn = (prefix: string) => (index: number): string => `${prefix}.${index}.0/24`;
+
+/** What a room asks of every machine: memory (bytes, swap included) and processes; 0 or absent is unlimited. */
+export interface MachineLimits {
+  memoryBytes?: number;
+  pids?: number;
+}
+
+export interface DockerProviderOptions {
+  limits?: MachineLimits;
+  /** The /16 lab networks are carved from, as "10.240": engines sharing one host's routing need different ones. */
+  subnetPrefix?: string;
+}
 
 export class DockerProvider implements MachineProvider {
-  constructor(readonly docker: Docker = connectEngine()) {}
+  private readonly subnetFor: (index: number) => string;
+
+  constructor(
+    readonly docker: Docker = connectEngine(),
+    readonly options: DockerProviderOptions = {},
+  ) {
+    this.subnetFor = subnetIn(options.subnetPrefix ?? '10.240');
+  }
 
   probe(): Promise<EngineState> {
     return probeEngine(this.docker);
@@ -41,8 +60,8 @@ export class DockerProvider implements MachineProvider {
     if (existing) return existing;
     const taken = new Set((await this.docker.listNetworks()).flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet)));
     // Labs started at the same moment may pick the same free /24: the engine refuses the second, which tries the next.
-    for (const index of [...Array(256).keys()].filter((i) => !taken.has(subnetFor(i)))) {
-      const subnet = subnetFor(index);
+    for (const index of [...Array(256).keys()].filter((i) => !taken.has(this.subnetFor(i)))) {
+      const subnet = this.subnetFor(index);
       try {
         await this.docker.createNetwork({
           Name: name,
@@ -59,7 +78,7 @@ export class DockerProvider implements MachineProvider {
         throw error;
       }
     }
-    throw new Error('no free 10.240.x.0/24 subnet is left for another lab');
+    throw new Error(`no free ${this.subnetFor(0).replace(/\.0\.0\/24$/, '.x.0/24')} subnet is left for another lab`);
   }
 
   private async findNetwork(name: string): Promise<LabNetwork | null> {
@@ -98,6 +117,8 @@ export class DockerProvider implements MachineProvider {
         // A private cgroup namespace: the machine's entrypoint remounts its own subtree read-write,
         // so its systemd, containerd and kubelet see a cgroup root of their own (as on a real server).
         CgroupnsMode: 'private',
+        ...(this.options.limits?.memoryBytes ? { Memory: this.options.limits.memoryBytes, MemorySwap: this.options.limits.memoryBytes } : {}),
+        ...(this.options.limits?.pids ? { PidsLimit: this.options.limits.pids } : {}),
         Mounts: mounts,
         NetworkMode: networkName(spec.lab),
         // The kubelet's OOM watcher reads the kernel log; a real server has /dev/kmsg, so a machine does too.

@@ -10,6 +10,7 @@ import { registerLogsCommand } from './commands/logs.ts';
 import { registerExplainCommand } from './commands/explain.ts';
 import { registerMachineCommands } from './commands/machines.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerRoomCommands } from './commands/room.ts';
 import { fromPackage } from '../util/package-root.ts';
 
 const { version } = JSON.parse(readFileSync(fromPackage('package.json'), 'utf8')) as { version: string };
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerChapterCommands(program);
   registerArtifactCommands(program);
   registerServeCommand(program);
+  registerRoomCommands(program);
   registerLogsCommand(program);
   registerExplainCommand(program);
   registerFaultCommands(program);

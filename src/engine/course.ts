@@ -29,6 +29,8 @@ export interface Chapter {
   slug: string;
   title: string;
   summary?: string;
+  /** `cluster-built`: the cluster is built and proven at the end of this chapter. */
+  milestone?: 'cluster-built';
   /** The chapter's whole document (content/<prose>). */
   document: string;
   steps: Step[];
@@ -93,6 +95,7 @@ function loadChapter(file: string, shown: string, number: number, slug: string, 
     slug,
     title: raw.title,
     summary: raw.summary,
+    milestone: raw.milestone,
     document,
     steps: raw.steps.map((step) => ({ ...step, prose: sections.get(step.id) ?? '' })),
   };

@@ -93,6 +93,12 @@ export class LabEngine {
     return Math.max(...this.course.chapters.map((c) => c.number));
   }
 
+  /** The chapter that starts on a built, proven cluster (after the `cluster-built` milestone): where breaking and healing aim. */
+  get clusterChapter(): number {
+    const built = this.course.chapters.find((c) => c.milestone === 'cluster-built');
+    return built ? built.number + 1 : this.lastChapter;
+  }
+
   progress(): LabProgress {
     return readProgress(this.lab);
   }
@@ -262,7 +268,7 @@ export class LabEngine {
     }
     if (this.activeFault()) throw new LabError('this lab already has a fault to fix', 'fix it (lab check grades the fix), or give up on it: lab giveup');
     const healthy = await checkHealth(this.provider, this.lab, this.course.health);
-    if (!healthy.passed) throw new UnhealthyClusterError(healthy, this.lab, this.lastChapter);
+    if (!healthy.passed) throw new UnhealthyClusterError(healthy, this.lab, this.clusterChapter);
     const fault = pool[Math.floor(random() * pool.length)]!;
     const injected = await injectFault(this.provider, this.lab, fault);
     if (!injected.ok) throw new LabError(`injecting the fault failed:\n${injected.output}`, 'lab heal restores the cluster');
@@ -290,7 +296,7 @@ export class LabEngine {
     const active = this.activeFault();
     const fix = active ? await runActions(this.provider, this.lab, active.fault.solve) : null;
     const progress = new Progress('healing');
-    await fastForward(this.provider, this.lab, this.course.chapters, this.lastChapter + 1, async ({ chapter, step, action }) => {
+    await fastForward(this.provider, this.lab, this.course.chapters, this.clusterChapter, async ({ chapter, step, action }) => {
       if (action === 'solved') progress.update(`${chapter.number}/${step.id} restored`);
       await updateProgress(this.lab, (state) => markPassed(state, stepKey(chapter.number, step.id)));
     });

@@ -10,6 +10,8 @@ export const chapterSchema = {
   properties: {
     title: { type: 'string', minLength: 1 },
     summary: { type: 'string' },
+    /** `cluster-built`: at the end of this chapter the cluster is built and proven; break-and-fix starts from the next. */
+    milestone: { enum: ['cluster-built'] },
     prose: { type: 'string', pattern: '\\.md$' },
     steps: {
       type: 'array',

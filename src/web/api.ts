@@ -82,6 +82,7 @@ export class LabApi {
       lab: engine.lab,
       currentChapter: progress.chapter,
       lastChapter: engine.lastChapter,
+      clusterChapter: engine.clusterChapter,
       builtThrough: this.builtThrough(),
       generation: this.generation,
       components: COMPONENTS,
@@ -302,7 +303,7 @@ export class LabApi {
   async heal(): Promise<ApiAnswer> {
     return this.job('heal', 'Healing the cluster', async () => {
       const { outcome } = await this.engine.heal();
-      if (!outcome.passed) throw new OutcomeError('the cluster is still not healthy after healing', `remove the lab and start it again at chapter ${this.engine.lastChapter}`, outcome);
+      if (!outcome.passed) throw new OutcomeError('the cluster is still not healthy after healing', `remove the lab and start it again at chapter ${this.engine.clusterChapter}`, outcome);
       return { healthy: true };
     });
   }

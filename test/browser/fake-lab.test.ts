@@ -50,28 +50,28 @@ describe('the browser lab on a fake lab', () => {
 
   it('a lab with no machines shows the start page; starting it streams the job and then shows terminals', async () => {
     await page.goto(server.url);
-    await expect.poll(() => page.locator('start-page h2').innerText()).toBe('Start lab unit');
+    await expect.poll(() => page.locator('start-page h2').innerText(), { timeout: 15_000 }).toBe('Start lab unit');
     expect(await page.locator('machine-terminal').count()).toBe(0);
     await page.locator('start-page select').selectOption('2');
     await page.getByRole('button', { name: 'Start the lab here' }).click();
-    await expect.poll(() => job().getAttribute('data-state')).toBe('done');
+    await expect.poll(() => job().getAttribute('data-state'), { timeout: 20_000 }).toBe('done');
     expect(await job().innerText()).toMatch(/chapters before 2: 2 steps replayed/);
-    await expect.poll(() => page.locator('machine-terminal[machine="jumpbox"] .xterm-rows').innerText()).toContain('root@jumpbox');
+    await expect.poll(() => page.locator('machine-terminal[machine="jumpbox"] .xterm-rows').innerText(), { timeout: 15_000 }).toContain('root@jumpbox');
     expect(await page.locator('chapter-list .count').first().innerText()).toBe('2/2');
     expect(await page.locator('step-view h2, step-view .machine').first().innerText()).toMatch(/Chapter 2/);
     // the token survives a reload (kept in sessionStorage), though the address bar lost it
     expect(page.url()).not.toContain('token=');
     await page.reload();
-    await expect.poll(() => page.locator('chapter-list .count').first().innerText()).toBe('2/2');
+    await expect.poll(() => page.locator('chapter-list .count').first().innerText(), { timeout: 15_000 }).toBe('2/2');
   });
 
   it('break and fix says the course is not finished and fast-forwards', async () => {
     await page.getByRole('button', { name: 'Break & fix' }).click();
     const panel = page.locator('fault-panel');
-    await expect.poll(() => panel.locator('.panel').innerText()).toMatch(/built through chapter 1/);
+    await expect.poll(() => panel.locator('.panel').innerText(), { timeout: 15_000 }).toMatch(/built through chapter 1/);
     await page.getByRole('button', { name: 'Fast-forward to chapter 3' }).click();
-    await expect.poll(() => job().getAttribute('data-state')).toBe('done');
-    await expect.poll(() => panel.locator('ul.faults li').count()).toBe(3);
+    await expect.poll(() => job().getAttribute('data-state'), { timeout: 20_000 }).toBe('done');
+    await expect.poll(() => panel.locator('ul.faults li').count(), { timeout: 15_000 }).toBe(3);
   });
 
   it('titles are hidden until chosen; a break shows the symptom, Check, two hints; a reload keeps them; give up shows the answer', async () => {
@@ -83,33 +83,33 @@ describe('the browser lab on a fake lab', () => {
     expect(await row.innerText()).toContain('Fault etcd-down');
     expect(await panel.locator('ul.faults').innerText()).not.toContain('Fault proxy-gone');
     await row.getByRole('button', { name: 'Break it' }).click();
-    await expect.poll(() => panel.locator('[aria-label="symptom"]').innerText()).toBe('symptom of etcd-down');
+    await expect.poll(() => panel.locator('[aria-label="symptom"]').innerText(), { timeout: 15_000 }).toBe('symptom of etcd-down');
     await panel.getByRole('button', { name: 'Check' }).click();
-    await expect.poll(() => panel.locator('[aria-label="fault check"]').innerText()).toMatch(/Still broken:\s*✗?\s*the cluster still misbehaves/);
+    await expect.poll(() => panel.locator('[aria-label="fault check"]').innerText(), { timeout: 15_000 }).toMatch(/Still broken:\s*✗?\s*the cluster still misbehaves/);
     await panel.getByRole('button', { name: 'Hint' }).click();
-    await expect.poll(() => panel.locator('ol.hints li').count()).toBe(1);
+    await expect.poll(() => panel.locator('ol.hints li').count(), { timeout: 15_000 }).toBe(1);
     await panel.getByRole('button', { name: 'Hint' }).click();
-    await expect.poll(() => panel.locator('ol.hints li').count()).toBe(2);
+    await expect.poll(() => panel.locator('ol.hints li').count(), { timeout: 15_000 }).toBe(2);
     await page.reload();
-    await expect.poll(() => page.locator('fault-panel [aria-label="symptom"]').innerText()).toBe('symptom of etcd-down');
+    await expect.poll(() => page.locator('fault-panel [aria-label="symptom"]').innerText(), { timeout: 15_000 }).toBe('symptom of etcd-down');
     expect(await page.locator('fault-panel ol.hints').innerText()).toMatch(/Hint 1 of 2: etcd-down: look at the logs\s+Hint 2 of 2: etcd-down: the answer/);
     await page.screenshot({ path: `${ARTIFACTS}/fake-lab-fault.png` });
     await page.locator('fault-panel').getByRole('button', { name: 'Give up' }).click();
     const answer = page.locator('fault-panel [aria-label="answer"]');
-    await expect.poll(() => answer.innerText()).toMatch(/The answer: Fault etcd-down[\s\S]*count inject-etcd-down[\s\S]*The fix:[\s\S]*set healthy/);
-    await expect.poll(() => answer.locator('[aria-label="health"]').innerText()).toMatch(/healthy again/);
+    await expect.poll(() => answer.innerText(), { timeout: 15_000 }).toMatch(/The answer: Fault etcd-down[\s\S]*count inject-etcd-down[\s\S]*The fix:[\s\S]*set healthy/);
+    await expect.poll(() => answer.locator('[aria-label="health"]').innerText(), { timeout: 15_000 }).toMatch(/healthy again/);
   });
 
   it('Surprise me keeps the fault hidden, until give-up names it', async () => {
     const panel = page.locator('fault-panel');
     await panel.locator('select[aria-label="component"]').selectOption('kube-proxy');
     await panel.getByRole('button', { name: 'Surprise me' }).click();
-    await expect.poll(() => panel.locator('[aria-label="symptom"]').innerText()).toBe('symptom of proxy-gone');
+    await expect.poll(() => panel.locator('[aria-label="symptom"]').innerText(), { timeout: 15_000 }).toBe('symptom of proxy-gone');
     const shown = (await deepText(page, 'lab-app .middle')) + (await deepText(page, 'lab-app header'));
     expect(shown).toContain('A surprise fault');
     expect(shown).not.toMatch(/Fault proxy-gone|kube-proxy/);
     await panel.getByRole('button', { name: 'Give up' }).click();
-    await expect.poll(() => panel.locator('[aria-label="answer"]').innerText()).toMatch(/The answer: Fault proxy-gone/);
+    await expect.poll(() => panel.locator('[aria-label="answer"]').innerText(), { timeout: 15_000 }).toMatch(/The answer: Fault proxy-gone/);
   });
 
   it('a second job while one runs is refused in the server\'s words', async () => {
@@ -131,10 +131,10 @@ describe('the browser lab on a fake lab', () => {
     await page.locator('machine-terminal[machine="jumpbox"]').evaluate((terminal) => (terminal as unknown as { type(text: string): void }).type('echo before-removal\n'));
     await expect.poll(jumpbox).toMatch(/before-removal/);
     await page.getByRole('button', { name: 'Lab', exact: true }).click();
-    await expect.poll(() => page.locator('lab-panel machine-states table').innerText()).toMatch(/server\s+running/);
+    await expect.poll(() => page.locator('lab-panel machine-states table').innerText(), { timeout: 15_000 }).toMatch(/server\s+running/);
     await page.getByRole('button', { name: 'Remove lab…' }).click();
     await page.locator('lab-panel [role="alertdialog"]').getByRole('button', { name: 'Remove' }).click();
-    await expect.poll(() => page.locator('start-page h2').count()).toBe(1);
+    await expect.poll(() => page.locator('start-page h2').count(), { timeout: 15_000 }).toBe(1);
     expect(await page.locator('machine-terminal').count()).toBe(0);
     await page.getByRole('button', { name: 'Start the lab here' }).click();
     await expect.poll(jumpbox).toContain('root@jumpbox');

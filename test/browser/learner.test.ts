@@ -115,7 +115,7 @@ describe('a learner in the browser lab', () => {
     await page.getByRole('button', { name: 'Break & fix' }).click();
     const panel = page.locator('fault-panel .panel');
     await expect.poll(() => panel.innerText()).toMatch(/Breaking needs a healthy, finished cluster[\s\S]*built through chapter 3/);
-    const last = engine.lastChapter;
+    const last = engine.clusterChapter;
     const started = Date.now();
     await page.getByRole('button', { name: `Fast-forward to chapter ${last}` }).click();
     await waitForJob(page, 1_700_000);

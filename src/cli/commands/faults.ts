@@ -73,7 +73,7 @@ export function registerFaultCommands(program: Command): void {
       const { outcome } = await engine.heal();
       if (!outcome.passed) {
         sayFailures(outcome);
-        throw new LabError('the cluster is still not healthy after healing', `lab down${labFlag(engine.lab)} and lab up ${engine.lastChapter}${labFlag(engine.lab)} start afresh`);
+        throw new LabError('the cluster is still not healthy after healing', `lab down${labFlag(engine.lab)} and lab up ${engine.clusterChapter}${labFlag(engine.lab)} start afresh`);
       }
     });
 }

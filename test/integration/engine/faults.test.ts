@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerProvider } from '../../../vm/docker-provider.ts';
 import { gradeFix, injectFault, loadFaults, loadHealth, runActions, waitForFix, checkHealth } from '../../../src/engine/faults.ts';
-import { loadCourse } from '../../../src/engine/course.ts';
 import { collectLogs } from '../../../src/logs/collect.ts';
 import { coverage, loadCatalog } from '../../../src/logs/catalog.ts';
 import type { LogEntry } from '../../../src/logs/parse.ts';
@@ -45,7 +44,7 @@ describe('every fault, end to end on one real cluster', () => {
     await ensureEngine();
     await ensureArtifacts();
     builtFrom = Date.now();
-    await realLab(LAB, provider).up(Math.max(...loadCourse().map((c) => c.number)));
+    await realLab(LAB, provider).up(realLab(LAB, provider).clusterChapter);
     const healthy = await checkHealth(provider, LAB, health);
     expect(healthy.failures.map((f) => `${f.check.fail} ${f.output}`)).toEqual([]);
   }, 900_000);
@@ -214,7 +213,7 @@ describe('every fault, end to end on one real cluster', () => {
       expect((await fetch(`http://127.0.0.1:${server.port}/api/state`, auth)).status).toBe(200);
       expect((await provider.list(LAB)).every((m) => m.state === 'stopped')).toBe(true);
 
-      const last = Math.max(...loadCourse().map((c) => c.number));
+      const last = realLab(LAB, provider).clusterChapter;
       const up = lab(['up', String(last), '--lab', LAB], { HARDWAY_STATE: STATE }, 900_000);
       expect(up.code, up.stderr).toBe(0);
       expect(up.stderr).toMatch(/restarted: jumpbox, server, node-0, node-1|restarted: /);

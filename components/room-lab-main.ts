@@ -1,0 +1,2 @@
+import './lab-app.ts';
+import './room-banner.ts';
