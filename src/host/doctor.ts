@@ -103,17 +103,20 @@ function cgroupCheck({ cgroupLayout, cgroupControllers, unmountedCgroupControlle
   return { name, verdict: 'ok', detail: `${layout}; controllers ${cgroupControllers.join(' ')}` };
 }
 
-/** Which cgroup driver the lab's workers use on this host: it follows the cgroup layout the machines see. */
-export function cgroupDriverFor(layout: HostFacts['cgroupLayout']): 'systemd' | 'cgroupfs' {
-  return layout === 'v2' ? 'systemd' : 'cgroupfs';
+/**
+ * Which cgroup driver the lab's workers use on this host. systemd is PID 1 of every machine and owns
+ * its cgroup tree on cgroup v2 and v1 hosts alike (seen working on both), so containerd
+ * (SystemdCgroup = true) and the kubelet (cgroupDriver: systemd) use it everywhere, as KTHW does.
+ */
+export function cgroupDriverFor(_layout: HostFacts['cgroupLayout']): 'systemd' {
+  return 'systemd';
 }
 
 function cgroupDriverCheck(layout: HostFacts['cgroupLayout']): CheckResult {
   const name = 'cgroup driver';
   if (layout === 'none') return { name, verdict: 'ok', detail: 'none until cgroups are mounted' };
-  return cgroupDriverFor(layout) === 'systemd'
-    ? { name, verdict: 'ok', detail: 'systemd: on cgroup v2 the workers keep the course files\' SystemdCgroup = true (containerd) and cgroupDriver: systemd (kubelet)' }
-    : { name, verdict: 'ok', detail: 'cgroupfs: on cgroup v1 the workers set SystemdCgroup = false (containerd) and cgroupDriver: cgroupfs (kubelet) in chapter 9' };
+  const version = layout === 'v2' ? 'cgroup v2' : 'cgroup v1';
+  return { name, verdict: 'ok', detail: `${cgroupDriverFor(layout)} on this ${version} host: the machines run systemd, so containerd (SystemdCgroup = true) and the kubelet (cgroupDriver: systemd) both use it` };
 }
 
 /** Building runc from source links libseccomp with cgo: only worth saying when Go is there to build at all. */

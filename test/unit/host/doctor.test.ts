@@ -23,10 +23,10 @@ const healthy: HostFacts = {
 const verdictOf = (facts: HostFacts, name: string) => diagnose(facts).find((r) => r.name === name)!;
 
 describe('doctor verdicts', () => {
-  it('says which cgroup driver the workers get: systemd on cgroup v2, cgroupfs on v1 and hybrid hosts', () => {
-    expect(verdictOf({ ...healthy, cgroupLayout: 'v2' }, 'cgroup driver').detail).toMatch(/^systemd: .*SystemdCgroup = true.*cgroupDriver: systemd/);
-    expect(verdictOf({ ...healthy, cgroupLayout: 'hybrid' }, 'cgroup driver').detail).toMatch(/^cgroupfs: .*SystemdCgroup = false.*cgroupDriver: cgroupfs/);
-    expect(verdictOf({ ...healthy, cgroupLayout: 'v1' }, 'cgroup driver').detail).toMatch(/^cgroupfs/);
+  it('says which cgroup driver the workers get, and that containerd and the kubelet agree on it, on either kind of host', () => {
+    expect(verdictOf({ ...healthy, cgroupLayout: 'v2' }, 'cgroup driver').detail).toMatch(/^systemd on this cgroup v2 host: .*SystemdCgroup = true.*cgroupDriver: systemd/);
+    expect(verdictOf({ ...healthy, cgroupLayout: 'hybrid' }, 'cgroup driver').detail).toMatch(/^systemd on this cgroup v1 host: .*SystemdCgroup = true.*cgroupDriver: systemd/);
+    expect(verdictOf({ ...healthy, cgroupLayout: 'v1' }, 'cgroup driver').verdict).toBe('ok');
   });
 
   it('warns when runc could not be built from source, only where Go is', () => {
