@@ -3,9 +3,10 @@ import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { withTimeout } from '../src/util/time.ts';
 import { connectEngine, probeEngine } from './engine.ts';
-import { ensureMachineImage } from './image.ts';
+import { ensureMachineImage, imageTag } from './image.ts';
 import { publishPodImages } from './pod-images.ts';
-import type { EngineState, ExecOptions, ExecResult, LabNetwork, Machine, MachineProvider, MachineSpec, PodImage, Terminal } from './provider.ts';
+import type { EngineState, ExecOptions, ExecResult, LabNetwork, Machine, MachineProvider, MachineSpec, PodImage, SnapshotRecord, Terminal } from './provider.ts';
+import { copyVolume, exportSnapshot, importSnapshot, listSnapshots, removeSnapshot, saveSnapshot, snapshotImage, snapshotVolume } from './snapshots.ts';
 
 export const LAB_LABEL = 'hardway.lab';
 export const MACHINE_LABEL = 'hardway.machine';
@@ -48,6 +49,10 @@ export class DockerProvider implements MachineProvider {
 
   ensureMachineImage(): Promise<string> {
     return ensureMachineImage(this.docker);
+  }
+
+  machineImageTag(): string {
+    return imageTag();
   }
 
   publishPodImages(images: PodImage[], registry: string): Promise<void> {
@@ -95,15 +100,17 @@ export class DockerProvider implements MachineProvider {
     if (found) return found;
     const labels = { [LAB_LABEL]: spec.lab, [MACHINE_LABEL]: spec.name };
     const mounts: Docker.MountConfig = [];
+    const image = spec.snapshot ? snapshotImage(spec.snapshot, spec.name) : spec.image;
     if (spec.containerdVolume) {
       const volume = volumeName(spec.lab, spec.name);
-      await this.docker.createVolume({ Name: volume, Labels: labels });
+      if (spec.snapshot) await copyVolume(this.docker, image, snapshotVolume(spec.snapshot, spec.name), volume, labels);
+      else await this.docker.createVolume({ Name: volume, Labels: labels });
       mounts.push({ Type: 'volume', Source: volume, Target: '/var/lib/containerd' });
     }
     const container = await this.docker.createContainer({
       name: containerName(spec.lab, spec.name),
       Hostname: spec.name,
-      Image: spec.image,
+      Image: image,
       Labels: labels,
       Env: ['container=docker'],
       StopSignal: 'SIGRTMIN+3',
@@ -228,6 +235,35 @@ export class DockerProvider implements MachineProvider {
     await Promise.all((Volumes ?? []).map((v) => ignoreMissing(this.docker.getVolume(v.Name).remove())));
     const networks = await this.docker.listNetworks({ filters });
     await Promise.all(networks.map((n) => ignoreMissing(this.docker.getNetwork(n.Id).remove())));
+  }
+
+  async saveSnapshot(lab: string, id: string, meta: Record<string, string>): Promise<SnapshotRecord> {
+    const machines = await this.list(lab);
+    if (machines.length === 0) throw new Error(`lab ${lab} has no machines to snapshot`);
+    const sources = await Promise.all(
+      machines.map(async (m) => {
+        const info = await this.container(lab, m.name).inspect();
+        const volume = volumeName(lab, m.name);
+        return { machine: m.name, container: info.Id, volume: info.Mounts.some((mount) => mount.Name === volume) ? volume : null };
+      }),
+    );
+    return saveSnapshot(this.docker, id, sources, meta);
+  }
+
+  listSnapshots(): Promise<SnapshotRecord[]> {
+    return listSnapshots(this.docker);
+  }
+
+  removeSnapshot(id: string): Promise<void> {
+    return removeSnapshot(this.docker, id);
+  }
+
+  exportSnapshot(id: string, folder: string): Promise<void> {
+    return exportSnapshot(this.docker, id, folder);
+  }
+
+  importSnapshot(folder: string): Promise<SnapshotRecord> {
+    return importSnapshot(this.docker, folder);
   }
 
   private container(lab: string, name: string): Docker.Container {

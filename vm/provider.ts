@@ -25,6 +25,19 @@ export interface MachineSpec {
   containerdVolume: boolean;
   /** Host folders shown read-only inside the machine: host path -> machine path. */
   readOnlyFolders?: Record<string, string>;
+  /** Make the machine from this snapshot's copy of the machine of the same name (its filesystem and volume); `image` is then not used. */
+  snapshot?: string;
+}
+
+/** A lab kept as it was, machine by machine: made by saveSnapshot, restored by create with `snapshot`. */
+export interface SnapshotRecord {
+  id: string;
+  /** What the engine said about it when it was saved (its key, chapter, passed steps…). */
+  meta: Record<string, string>;
+  machines: string[];
+  /** The disk it costs beyond the machine image it was made from: its own image layers and volumes. */
+  sizeBytes: number;
+  createdMs: number;
 }
 
 export interface Machine {
@@ -73,6 +86,8 @@ export interface MachineProvider {
   probe(): Promise<EngineState>;
   /** The image machines are made from, built first if missing (minutes: it reports progress). */
   ensureMachineImage(): Promise<string>;
+  /** The name the machine image has now (what ensureMachineImage returns), without building it. */
+  machineImageTag(): string;
   /** Builds the pod images that are missing and pushes them into the registry at `registry` (host:port). */
   publishPodImages(images: PodImage[], registry: string): Promise<void>;
   createNetwork(lab: string): Promise<LabNetwork>;
@@ -84,4 +99,11 @@ export interface MachineProvider {
   list(lab?: string): Promise<Machine[]>;
   /** Removes every container, network and volume of the lab, whatever state it was left in. */
   deleteLab(lab: string): Promise<void>;
+  /** Keeps every machine of a stopped lab (filesystem and volumes) as snapshot `id`, described by `meta`. */
+  saveSnapshot(lab: string, id: string, meta: Record<string, string>): Promise<SnapshotRecord>;
+  listSnapshots(): Promise<SnapshotRecord[]>;
+  removeSnapshot(id: string): Promise<void>;
+  /** Writes a snapshot into a folder of plain files (for carrying it to another host), and reads one back. */
+  exportSnapshot(id: string, folder: string): Promise<void>;
+  importSnapshot(folder: string): Promise<SnapshotRecord>;
 }

@@ -8,11 +8,23 @@ import { LabError } from '../util/errors.ts';
 import { INDEX_FILE, artifactsRoot, componentDir, formatIndex, isCached, parseIndex, sha256File } from './cache.ts';
 import { hostPlatform, loadManifest, platformName } from './manifest.ts';
 
+/** Where a bundle keeps snapshots: one folder of plain files per snapshot, as the machine provider writes them. */
+export const SNAPSHOTS_FOLDER = 'snapshots';
+
+/** How a bundle carries snapshots without knowing what they are: the provider writes one into a folder, and reads one back. */
+export interface SnapshotCarrier {
+  ids: string[];
+  write(id: string, folder: string): Promise<void>;
+}
+
+export type SnapshotReader = (folder: string) => Promise<string>;
+
 /**
- * One tarball for an offline room: every cached component folder of the manifest, plus a top-level
- * SHA256SUMS naming each file, checked again on import.
+ * One tarball for an offline room: every cached component folder of the manifest (and, when given,
+ * snapshots, so an instructor prepares them once), plus a top-level SHA256SUMS naming each file,
+ * checked again on import.
  */
-export async function createBundle(file: string): Promise<string[]> {
+export async function createBundle(file: string, snapshots?: SnapshotCarrier): Promise<string[]> {
   const platform = hostPlatform();
   const included = loadManifest().filter((component) => isCached(component, platform));
   if (included.length === 0) throw new LabError('the cache holds no artifacts to bundle', 'run: lab artifacts fetch');
@@ -23,22 +35,33 @@ export async function createBundle(file: string): Promise<string[]> {
   }
   const staging = mkdtempSync(join(artifactsRoot(), '.bundle-'));
   try {
+    for (const id of snapshots?.ids ?? []) {
+      const folder = join(staging, SNAPSHOTS_FOLDER, id);
+      mkdirSync(folder, { recursive: true });
+      await snapshots!.write(id, folder);
+      for (const name of readdirSync(folder)) sums.set(`${SNAPSHOTS_FOLDER}/${id}/${name}`, await sha256File(join(folder, name)));
+    }
     writeFileSync(join(staging, INDEX_FILE), formatIndex(sums));
     const indexEntry = `${basename(staging)}/${INDEX_FILE}`;
+    const snapshotsEntry = `${basename(staging)}/${SNAPSHOTS_FOLDER}`;
     const tar = pack(artifactsRoot(), {
-      entries: [indexEntry, ...folders],
-      map: (header) => (header.name === indexEntry ? { ...header, name: INDEX_FILE } : header),
+      entries: [indexEntry, ...folders, ...(snapshots?.ids.length ? [snapshotsEntry] : [])],
+      map: (header) =>
+        header.name === indexEntry ? { ...header, name: INDEX_FILE } : header.name.startsWith(`${snapshotsEntry}`) ? { ...header, name: header.name.slice(basename(staging).length + 1) } : header,
     });
     await pipeline(Readable.from(tar), createGzip({ level: 3 }), createWriteStream(`${file}.partial`));
     renameSync(`${file}.partial`, file);
-    return folders;
+    return [...folders, ...(snapshots?.ids ?? []).map((id) => `${SNAPSHOTS_FOLDER}/${id}`)];
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
 }
 
-/** Unpacks a bundle, checks every file against its SHA256SUMS, and only then moves the folders into the cache. */
-export async function importBundle(file: string): Promise<string[]> {
+/**
+ * Unpacks a bundle, checks every file against its SHA256SUMS, and only then moves the folders into
+ * the cache; snapshots in it are handed to `readSnapshot` (without one they are left out).
+ */
+export async function importBundle(file: string, readSnapshot?: SnapshotReader): Promise<string[]> {
   if (!existsSync(file)) throw new LabError(`no bundle at ${file}`, 'give the path of a file made by lab artifacts bundle');
   mkdirSync(artifactsRoot(), { recursive: true });
   const staging = mkdtempSync(join(artifactsRoot(), '.import-'));
@@ -55,12 +78,15 @@ export async function importBundle(file: string): Promise<string[]> {
     }
     const folders = [...new Set([...sums.keys()].map((name) => name.split('/')[0]!))];
     const suffix = `-${platformName(hostPlatform())}`;
-    for (const folder of folders) {
+    const imported = folders.filter((folder) => folder !== SNAPSHOTS_FOLDER);
+    for (const folder of imported) {
       if (!folder.endsWith(suffix)) continue;
       rmSync(join(artifactsRoot(), folder), { recursive: true, force: true });
       renameSync(join(staging, folder), join(artifactsRoot(), folder));
     }
-    return folders;
+    const snapshotIds = [...new Set([...sums.keys()].filter((name) => name.startsWith(`${SNAPSHOTS_FOLDER}/`)).map((name) => name.split('/')[1]!))];
+    for (const id of readSnapshot ? snapshotIds : []) imported.push(`${SNAPSHOTS_FOLDER}/${await readSnapshot!(join(staging, SNAPSHOTS_FOLDER, id))}`);
+    return imported;
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }

@@ -11,6 +11,7 @@ import { registerExplainCommand } from './commands/explain.ts';
 import { registerMachineCommands } from './commands/machines.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerRoomCommands } from './commands/room.ts';
+import { registerSnapshotCommands } from './commands/snapshots.ts';
 import { fromPackage } from '../util/package-root.ts';
 
 const { version } = JSON.parse(readFileSync(fromPackage('package.json'), 'utf8')) as { version: string };
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerHostCommands(program);
   registerMachineCommands(program);
   registerChapterCommands(program);
+  registerSnapshotCommands(program);
   registerArtifactCommands(program);
   registerServeCommand(program);
   registerRoomCommands(program);

@@ -1,6 +1,8 @@
 import { ALL_SOURCES, manifestComponents, obtainAll, parseSources } from '../artifacts/obtain.ts';
+import { loadManifest } from '../artifacts/manifest.ts';
 import { bringUpMachines, type MachineHealth } from '../lab/machines.ts';
-import { stockRegistry } from '../lab/registry.ts';
+import { podImages, stockRegistry } from '../lab/registry.ts';
+import { fromPackage } from '../util/package-root.ts';
 import { MACHINES, type MachineRole } from '../lab/topology.ts';
 import { LabError } from '../util/errors.ts';
 import { Progress } from '../util/output.ts';
@@ -11,6 +13,7 @@ import { checkHealth, gradeFix, injectFault, runActions, waitForFix, type Fault,
 import { clearProgress, markPassed, readProgress, stepKey, updateProgress, type ActiveFault, type Progress as LabProgress } from './progress.ts';
 import { checkStep, fastForward, SolveError, solveStep, type CheckOutcome, type ExecOutcome } from './runner.ts';
 import { chapterByNumber, currentPosition, resolveStep, type Position } from './session.ts';
+import { completedChapter, hashTree, pickSnapshot, readSnapshot, snapshotId, snapshotKey, snapshotMeta, type Snapshot, type StateInputs } from './snapshots.ts';
 
 /** The course as data: chapters, faults and what a healthy cluster is. */
 export interface Course {
@@ -55,6 +58,21 @@ export interface LabSetup {
   recoveryMs: number;
   /** How often a waiting lab is graded again. */
   pollMs: number;
+  /** What a lab's state is made from besides the chapters and the machine image: part of every snapshot's key. */
+  stateInputs(): StateInputs;
+}
+
+export interface UpOptions {
+  /** Restore the newest matching snapshot into a new lab (the default), or replay every chapter. */
+  snapshots?: boolean;
+  /** After replaying, keep a snapshot of the lab at the end of the chapter before `chapter` unless one matches already. */
+  keepSnapshot?: boolean;
+}
+
+/** A snapshot, and whether the course as it is now may use it. */
+export interface SnapshotListing {
+  snapshot: Snapshot;
+  usable: boolean;
 }
 
 export const REAL_SETUP: LabSetup = {
@@ -69,6 +87,11 @@ export const REAL_SETUP: LabSetup = {
   registry: stockRegistry,
   recoveryMs: 240_000,
   pollMs: 3000,
+  stateInputs: () => ({
+    courseFiles: hashTree(fromPackage('labs', 'files')),
+    artifacts: loadManifest().map((c) => `${c.name}@${c.version}`).join(','),
+    podImages: podImages().map((i) => `${i.reference}=${i.registryPath}`).join(','),
+  }),
 };
 
 /** The next rung of a hint ladder: the last one again once all are shown. */
@@ -125,19 +148,157 @@ export class LabEngine {
    * Binaries, machines and the registry, then the solutions of every chapter before `chapter`, so the
    * learner lands at its start. Safe to re-run: steps whose checks already pass are not solved again.
    * Machines that come back from a reboot are given time to recover before anything is graded.
+   * A new lab starts from the newest snapshot whose key matches the course (see restore), and
+   * replays only the chapters after it.
    */
-  async up(chapter?: number): Promise<MachineHealth[]> {
+  async up(chapter?: number, options: UpOptions = {}): Promise<MachineHealth[]> {
     if (chapter !== undefined) chapterByNumber(this.course.chapters, chapter);
     await this.setup.artifacts();
-    const { health, restarted } = await bringUpMachines(this.lab, this.provider);
+    const fresh = (await this.provider.list(this.lab)).length === 0;
+    const snapshot = fresh && chapter !== undefined && options.snapshots !== false ? await this.matchingSnapshot(chapter) : null;
+    const { health, restarted } = await bringUpMachines(this.lab, this.provider, snapshot?.id);
     await this.setup.registry(this.lab, this.provider);
-    if (restarted.length > 0) await this.waitForRecovery();
+    if (snapshot) await this.restore(snapshot);
+    else if (restarted.length > 0) await this.waitForRecovery();
     if (chapter === undefined) return health;
     if (this.progress().fault) {
       throw new LabError('this lab has a fault to fix, so its chapters are not replayed', 'fix it (lab check grades the fix), or give up on it: lab giveup');
     }
-    await this.fastForwardTo(chapter);
+    await this.fastForwardTo(chapter, snapshot?.chapter ?? 0);
+    if (options.keepSnapshot && !snapshot && chapter > 1 && !(await this.matchingSnapshot(chapter))) await this.snapshot();
     return health;
+  }
+
+  /**
+   * A lab made from a snapshot is a new lab on its own network: its progress is the snapshot's, and
+   * what names the old addresses (machines.txt, hosts files, routes) is made right by the course's
+   * own steps, in order: every step the snapshot had passed is checked and solved again where it fails.
+   */
+  private async restore(snapshot: Snapshot): Promise<void> {
+    await updateProgress(this.lab, () => ({ chapter: Math.min(snapshot.chapter + 1, this.lastChapter), passed: [...snapshot.passed], hintsShown: {} }));
+    await this.settle(snapshot.chapter, `restoring snapshot ${snapshot.id}`);
+  }
+
+  /**
+   * Brings every step up to `chapter` back to passing after its machines were made again or
+   * restarted. Chapter by chapter, in the course's order, its steps are graded at once; each that
+   * fails (or follows a step solved again in that chapter, and then fails) is solved again: the
+   * solutions are safe to re-run and wait for what they start. That rewrites what names the old
+   * addresses (machines.txt, hosts files, routes). Then the steps solved again are given time to
+   * pass, and if any still fails, every step is graded and solved once more, strictly, as lab up does.
+   */
+  private async settle(chapter: number, what: string): Promise<void> {
+    const progress = new Progress(what);
+    let graded = 0;
+    const solved: Step[] = [];
+    for (const c of this.course.chapters.filter((c) => c.number <= chapter)) {
+      progress.update(`grading chapter ${c.number}`);
+      const first = await Promise.all(c.steps.map((step) => checkStep(this.provider, this.lab, step)));
+      let solvedHere = false;
+      for (const [i, step] of c.steps.entries()) {
+        graded += 1;
+        if (first[i]!.passed && !solvedHere) continue;
+        if (solvedHere && (await checkStep(this.provider, this.lab, step)).passed) continue;
+        progress.update(`${c.number}/${step.id} solved again`);
+        solved.push(step);
+        solvedHere = true;
+        // One solved while its component is still starting may fail here: the wait below decides.
+        await solveStep(this.provider, this.lab, step).catch((error: unknown) => {
+          if (!(error instanceof SolveError)) throw error;
+        });
+      }
+    }
+    progress.done(`${graded - solved.length} steps pass, ${solved.length} solved again`);
+    // Those that passed were graded after every chapter before them was settled; those solved
+    // again are graded until they pass too.
+    if (await this.waitForRecovery('waiting for the steps solved again', solved)) return;
+    try {
+      await fastForward(this.provider, this.lab, this.course.chapters, chapter + 1, async ({ chapter: c, step }) => {
+        await updateProgress(this.lab, (state) => markPassed(state, stepKey(c.number, step.id)));
+      });
+    } catch (error) {
+      if (error instanceof SolveError) {
+        throw new LabError(`"${error.step.title}" does not pass again:\n${error.output}`, 'lab heal tries again; if it fails the same way, lab down, then lab up --no-snapshot');
+      }
+      throw error;
+    }
+  }
+
+  /** Snapshots this engine made, newest first, each with whether the course as it is now may use it. */
+  async snapshots(): Promise<SnapshotListing[]> {
+    const image = this.provider.machineImageTag();
+    const inputs = this.setup.stateInputs();
+    const keys = new Map<number, string>();
+    const keyOf = (chapter: number): string => keys.get(chapter) ?? keys.set(chapter, snapshotKey(this.course.chapters, chapter, inputs, image)).get(chapter)!;
+    const records = await this.provider.listSnapshots();
+    return records.flatMap((record) => {
+      const snapshot = readSnapshot(record);
+      if (!snapshot) return [];
+      const complete = MACHINES.every((m) => record.machines.includes(m.name));
+      return [{ snapshot, usable: complete && snapshot.key === keyOf(snapshot.chapter) }];
+    });
+  }
+
+  /** The snapshot a new lab at `chapter` starts from, if any. */
+  async matchingSnapshot(chapter: number): Promise<Snapshot | null> {
+    const usable = (await this.snapshots()).filter((s) => s.usable).map((s) => s.snapshot);
+    return pickSnapshot(usable, chapter, (c) => usable.find((s) => s.chapter === c)?.key ?? '', () => true);
+  }
+
+  /**
+   * Keeps this lab as a snapshot at the end of its last complete chapter: every step up to it must
+   * pass now. The machines are stopped for it (etcd and containerd are consistent on disk), then
+   * started again, and what a stop loses (routes) is solved again.
+   */
+  async snapshot(): Promise<Snapshot> {
+    if (this.activeFault()) throw new LabError('this lab has a fault to fix, so it is not kept as a snapshot', 'fix it (lab check grades the fix), or give up on it: lab giveup');
+    const machines = await this.provider.list(this.lab);
+    if (machines.length === 0) throw new LabError(`lab "${this.lab}" has no machines`, `start it with: lab up --lab ${this.lab}`);
+    if (machines.some((m) => m.state !== 'running')) throw new LabError(`lab "${this.lab}" has stopped machines`, `start them with: lab up --lab ${this.lab}`);
+    const chapter = completedChapter(this.course.chapters, this.progress().passed);
+    if (chapter === 0) throw new LabError('no chapter of this lab is complete yet, so there is nothing to keep', 'finish chapter 1 first (lab check grades it)');
+    const steps = this.course.chapters.filter((c) => c.number <= chapter).flatMap((c) => c.steps.map((step) => ({ chapter: c, step })));
+    const progress = new Progress(`snapshot of chapters 1-${chapter}`);
+    progress.update(`grading ${steps.length} steps`);
+    const outcomes = await Promise.all(steps.map(({ step }) => checkStep(this.provider, this.lab, step)));
+    const failing = steps.filter((_s, i) => !outcomes[i]!.passed);
+    if (failing.length > 0) {
+      throw new LabError(`only what passes is kept, and ${failing.map((f) => `${f.chapter.number}/${f.step.id}`).join(', ')} fail now`, 'lab heal restores them; then take the snapshot again');
+    }
+    const key = snapshotKey(this.course.chapters, chapter, this.setup.stateInputs(), await this.provider.ensureMachineImage());
+    const { subnet } = await this.provider.createNetwork(this.lab);
+    const id = snapshotId(chapter, key);
+    const passed = steps.map(({ chapter: c, step }) => stepKey(c.number, step.id));
+    progress.update('stopping the machines');
+    await Promise.all(machines.map((m) => this.provider.stop(this.lab, m.name)));
+    let record;
+    try {
+      progress.update('saving each machine');
+      record = await this.provider.saveSnapshot(this.lab, id, snapshotMeta({ key, chapter, passed, lab: this.lab, subnet }));
+    } finally {
+      progress.update('starting the machines again');
+      await bringUpMachines(this.lab, this.provider);
+      await this.setup.registry(this.lab, this.provider);
+      await this.settle(chapter, 'after the snapshot');
+    }
+    progress.done(`kept as ${id}`);
+    return readSnapshot(record)!;
+  }
+
+  /** Removes snapshots: those the course can no longer use (and older copies of one that it can), or with `all` every one. */
+  async pruneSnapshots(all = false): Promise<Snapshot[]> {
+    const listing = await this.snapshots();
+    const kept = new Set<string>();
+    const removed: Snapshot[] = [];
+    for (const { snapshot, usable } of listing) {
+      if (!all && usable && !kept.has(snapshot.key)) {
+        kept.add(snapshot.key);
+        continue;
+      }
+      await this.provider.removeSnapshot(snapshot.id);
+      removed.push(snapshot);
+    }
+    return removed;
   }
 
   /**
@@ -145,11 +306,11 @@ export class LabEngine {
    * after a reboot. It stops early when nothing has improved for a while (some state, such as routes,
    * does not survive a reboot and is solved again), and at the latest after the recovery time.
    */
-  private async waitForRecovery(): Promise<void> {
+  private async waitForRecovery(what = 'recovering after a restart', only?: Step[]): Promise<boolean> {
     const passed = new Set(this.progress().passed);
-    const steps = this.course.chapters.flatMap((c) => c.steps.filter((s) => passed.has(stepKey(c.number, s.id))));
-    if (steps.length === 0) return;
-    const progress = new Progress('recovering after a restart');
+    const steps = this.course.chapters.flatMap((c) => c.steps.filter((s) => passed.has(stepKey(c.number, s.id)) && (!only || only.includes(s))));
+    if (steps.length === 0) return true;
+    const progress = new Progress(what);
     const deadline = Date.now() + this.setup.recoveryMs;
     let best = -1;
     let improvedAt = Date.now();
@@ -161,18 +322,20 @@ export class LabEngine {
       const settled = Date.now() - improvedAt > this.setup.recoveryMs / 4;
       if (passing === steps.length || settled || Date.now() > deadline) {
         progress.done(passing === steps.length ? `all ${steps.length} passed steps pass again` : `${steps.length - passing} steps still fail; they are solved again`);
-        return;
+        return passing === steps.length;
       }
       await sleep(this.setup.pollMs);
     }
   }
 
-  private async fastForwardTo(chapter: number): Promise<void> {
-    const total = this.course.chapters.filter((c) => c.number < chapter).reduce((sum, c) => sum + c.steps.length, 0);
-    const progress = new Progress(`chapters before ${chapter}`);
+  /** Replays the chapters after `after` and before `chapter`. */
+  private async fastForwardTo(chapter: number, after = 0): Promise<void> {
+    const chapters = this.course.chapters.filter((c) => c.number > after);
+    const total = chapters.filter((c) => c.number < chapter).reduce((sum, c) => sum + c.steps.length, 0);
+    const progress = new Progress(after ? `chapters after ${after}, before ${chapter}` : `chapters before ${chapter}`);
     let done = 0;
     try {
-      await fastForward(this.provider, this.lab, this.course.chapters, chapter, async ({ chapter: c, step, action }) => {
+      await fastForward(this.provider, this.lab, chapters, chapter, async ({ chapter: c, step, action }) => {
         done += 1;
         progress.update(`${done}/${total} ${c.number}/${step.id} ${action === 'solved' ? 'solved' : 'already done'}`);
         await updateProgress(this.lab, (state) => markPassed(state, stepKey(c.number, step.id)));
@@ -194,10 +357,10 @@ export class LabEngine {
   }
 
   /** A new lab of the same name at the start of `chapter`. */
-  async reset(chapter: number): Promise<MachineHealth[]> {
+  async reset(chapter: number, options: UpOptions = {}): Promise<MachineHealth[]> {
     chapterByNumber(this.course.chapters, chapter);
     await this.down();
-    return this.up(chapter);
+    return this.up(chapter, options);
   }
 
   step(name?: string): { chapter: Chapter; step: Step } {

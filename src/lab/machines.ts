@@ -19,22 +19,25 @@ export interface MachinesUp {
   restarted: string[];
 }
 
-/** Creates (or finds) the lab's network and machines, starts them, and waits for systemd to finish booting. */
-export async function bringUpMachines(lab: string, provider: MachineProvider): Promise<MachinesUp> {
+/**
+ * Creates (or finds) the lab's network and machines, starts them, and waits for systemd to finish
+ * booting. With `snapshot`, machines that do not exist yet are made from that snapshot's copies.
+ */
+export async function bringUpMachines(lab: string, provider: MachineProvider, snapshot?: string): Promise<MachinesUp> {
   const image = await provider.ensureMachineImage();
   const restarted = (await provider.list(lab)).filter((m) => m.state === 'stopped').map((m) => m.name);
   const progress = new Progress(`lab ${lab}`);
   progress.update('network');
   const network = await provider.createNetwork(lab);
   progress.update('machines');
-  await Promise.all(MACHINES.map((role) => createAndStart(provider, lab, role, image, network.subnet)));
+  await Promise.all(MACHINES.map((role) => createAndStart(provider, lab, role, image, network.subnet, snapshot)));
   progress.update('waiting for systemd on every machine');
   const health = await Promise.all(MACHINES.map((role) => waitForBoot(provider, lab, role.name)));
   progress.update('root ssh from the jumpbox');
   await trustJumpbox(provider, lab);
   progress.update('the LAN resolver on the jumpbox');
   await useLanResolver(provider, lab, machineIp(network.subnet, findMachine('jumpbox')!));
-  progress.done(`${MACHINES.length} machines up on ${network.subnet}${restarted.length ? ` (restarted: ${restarted.join(', ')})` : ''}`);
+  progress.done(`${MACHINES.length} machines up on ${network.subnet}${restarted.length ? ` (restarted: ${restarted.join(', ')})` : ''}${snapshot ? ` from snapshot ${snapshot}` : ''}`);
   return { health, restarted };
 }
 
@@ -44,7 +47,7 @@ export const RELEASES_IN_JUMPBOX = '/opt/hardway/releases';
 export const FILES_IN_JUMPBOX = '/opt/hardway/files';
 const COURSE_FILES = fromPackage('labs', 'files');
 
-async function createAndStart(provider: MachineProvider, lab: string, role: MachineRole, image: string, subnet: string): Promise<void> {
+async function createAndStart(provider: MachineProvider, lab: string, role: MachineRole, image: string, subnet: string, snapshot?: string): Promise<void> {
   mkdirSync(artifactsRoot(), { recursive: true });
   await provider.create({
     lab,
@@ -53,6 +56,7 @@ async function createAndStart(provider: MachineProvider, lab: string, role: Mach
     image,
     containerdVolume: role.worker,
     readOnlyFolders: role.name === 'jumpbox' ? { [artifactsRoot()]: RELEASES_IN_JUMPBOX, [COURSE_FILES]: FILES_IN_JUMPBOX } : {},
+    ...(snapshot ? { snapshot } : {}),
   });
   await provider.start(lab, role.name);
 }

@@ -37,9 +37,10 @@ export function parseMessage(message: string, fallback: Severity): { severity: S
   if (logrus) {
     const text = unescape(logrus[3]!);
     const extra = unescapeQuoted(logrus[4]!.trim());
-    // A shim's own log relayed by containerd at warning level ("cleanup warnings time=… level=info msg=…") has the shim's level inside.
-    const nested = text.match(/^cleanup warnings .*?\blevel=(\w+)/)?.[1];
-    return { severity: severityOf(nested ?? logrus[2]!), message: text + (extra ? ` ${extra}` : ''), time: Date.parse(logrus[1]!) };
+    // A shim's own log relayed by containerd at warning level ("cleanup warnings time=… level=info msg=…") has the shim's levels inside: the worst counts.
+    const nested = text.startsWith('cleanup warnings ') ? [...text.matchAll(/\blevel=(\w+)/g)].map((m) => severityOf(m[1]!)) : [];
+    const severity = nested.length ? nested.reduce((worst, s) => (SEVERITIES.indexOf(s) > SEVERITIES.indexOf(worst) ? s : worst)) : severityOf(logrus[2]!);
+    return { severity, message: text + (extra ? ` ${extra}` : ''), time: Date.parse(logrus[1]!) };
   }
   const coredns = message.match(COREDNS);
   if (coredns) return { severity: severityOf(coredns[2]!), message: coredns[3]!, time: coredns[1] ? Date.parse(coredns[1]) : undefined };

@@ -3,8 +3,9 @@
 import { benchChapters } from './chapters.bench.ts';
 import { benchCli } from './cli.bench.ts';
 import { benchMachines } from './machines.bench.ts';
+import { benchSnapshots } from './snapshots.bench.ts';
 
-const BENCHES: Record<string, () => Promise<void>> = { machines: benchMachines, chapters: benchChapters, cli: benchCli };
+const BENCHES: Record<string, () => Promise<void>> = { machines: benchMachines, chapters: benchChapters, cli: benchCli, snapshots: benchSnapshots };
 const chosen = process.argv.slice(2);
 const unknown = chosen.filter((name) => !(name in BENCHES));
 if (unknown.length > 0) throw new Error(`no bench called ${unknown.join(', ')}: pick from ${Object.keys(BENCHES).join(', ')}`);

@@ -49,7 +49,7 @@ export function fakeCourse(): Course {
   };
 }
 
-export const FAST_SETUP: LabSetup = { artifacts: async () => {}, registry: async () => {}, recoveryMs: 2000, pollMs: 10 };
+export const FAST_SETUP: LabSetup = { artifacts: async () => {}, registry: async () => {}, recoveryMs: 2000, pollMs: 10, stateInputs: () => ({ files: 'fake' }) };
 
 /** An engine over the fake provider, with its own state folder. */
 export function fakeLab(course: Course = fakeCourse(), provider = new FakeProvider(), lab = 'unit'): { engine: LabEngine; provider: FakeProvider } {

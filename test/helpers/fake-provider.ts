@@ -1,6 +1,8 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { MACHINES, machineIp } from '../../src/lab/topology.ts';
-import type { EngineState, ExecOptions, ExecResult, LabNetwork, Machine, MachineProvider, MachineSpec, PodImage, Terminal } from '../../vm/provider.ts';
+import type { EngineState, ExecOptions, ExecResult, LabNetwork, Machine, MachineProvider, MachineSpec, PodImage, SnapshotRecord, Terminal } from '../../vm/provider.ts';
 
 /**
  * An in-memory MachineProvider for unit tests of the engine's own logic. A lab's state is a set of
@@ -19,6 +21,12 @@ export class FakeProvider implements MachineProvider {
   engineDown = false;
   /** Facts that appear only after this many checks have read them: a cluster still recovering. */
   readonly slowFacts = new Map<string, number>();
+  /** Snapshots: the lab's facts when it was saved. */
+  readonly snapshots = new Map<string, SnapshotRecord & { facts: string[] }>();
+  /** Facts a restored lab does not get back (what names the old network, or lives in tmpfs). */
+  readonly lostOnRestore = new Set<string>();
+  /** Each lab's subnet: a new lab gets the next one, as on the real engine. */
+  readonly subnets = new Map<string, string>();
 
   factsOf(lab: string): Set<string> {
     let facts = this.facts.get(lab);
@@ -34,10 +42,15 @@ export class FakeProvider implements MachineProvider {
     return 'fake/machine:latest';
   }
 
+  machineImageTag(): string {
+    return 'fake/machine:latest';
+  }
+
   async publishPodImages(_images: PodImage[], _registry: string): Promise<void> {}
 
   async createNetwork(lab: string): Promise<LabNetwork> {
-    return { name: `fake-${lab}`, subnet: '10.240.0.0/24' };
+    if (!this.subnets.has(lab)) this.subnets.set(lab, `10.240.${this.subnets.size}.0/24`);
+    return { name: `fake-${lab}`, subnet: this.subnets.get(lab)! };
   }
 
   async create(spec: MachineSpec): Promise<Machine> {
@@ -45,6 +58,11 @@ export class FakeProvider implements MachineProvider {
     const existing = lab.get(spec.name);
     if (existing) return existing;
     const machine: Machine = { lab: spec.lab, name: spec.name, ip: spec.ip, state: 'stopped', containerId: `fake-${spec.lab}-${spec.name}` };
+    if (spec.snapshot) {
+      const snapshot = this.snapshots.get(spec.snapshot);
+      if (!snapshot) throw new Error(`(HTTP code 404) no such image - hardway/snapshot:${spec.snapshot}-${spec.name}`);
+      if (lab.size === 0) this.facts.set(spec.lab, new Set(snapshot.facts.filter((f) => !this.lostOnRestore.has(f))));
+    }
     lab.set(spec.name, machine);
     return machine;
   }
@@ -121,6 +139,35 @@ export class FakeProvider implements MachineProvider {
   async deleteLab(lab: string): Promise<void> {
     this.machines.delete(lab);
     this.facts.delete(lab);
+  }
+
+  async saveSnapshot(lab: string, id: string, meta: Record<string, string>): Promise<SnapshotRecord> {
+    const machines = [...this.labMachines(lab).values()];
+    if (machines.length === 0) throw new Error(`lab ${lab} has no machines to snapshot`);
+    if (machines.some((m) => m.state === 'running')) throw new Error('a snapshot is taken with the machines stopped');
+    const record = { id, meta, machines: machines.map((m) => m.name).sort(), sizeBytes: 1000, createdMs: Date.now() + this.snapshots.size, facts: [...this.factsOf(lab)] };
+    this.snapshots.set(id, record);
+    return record;
+  }
+
+  async listSnapshots(): Promise<SnapshotRecord[]> {
+    return [...this.snapshots.values()].map(({ facts: _facts, ...record }) => record).sort((a, b) => b.createdMs - a.createdMs);
+  }
+
+  async removeSnapshot(id: string): Promise<void> {
+    this.snapshots.delete(id);
+  }
+
+  async exportSnapshot(id: string, folder: string): Promise<void> {
+    const snapshot = this.snapshots.get(id);
+    if (!snapshot) throw new Error(`no snapshot ${id}`);
+    writeFileSync(join(folder, 'snapshot.json'), JSON.stringify(snapshot));
+  }
+
+  async importSnapshot(folder: string): Promise<SnapshotRecord> {
+    const snapshot = JSON.parse(readFileSync(join(folder, 'snapshot.json'), 'utf8')) as SnapshotRecord & { facts: string[] };
+    this.snapshots.set(snapshot.id, snapshot);
+    return snapshot;
   }
 
   private labMachines(lab: string): Map<string, Machine> {

@@ -3,6 +3,8 @@ import pc from 'picocolors';
 import { ALL_SOURCES } from '../../artifacts/sources/names.ts';
 import { LabError } from '../../util/errors.ts';
 import { say } from '../../util/output.ts';
+import { DEFAULT_LAB } from '../../lab/topology.ts';
+import { engineProvider, openLab } from '../context.ts';
 
 // The artifact modules (YAML, hashing, tar) load only when a command runs, so `lab --help` stays fast.
 const cache = () => import('../../artifacts/cache.ts');
@@ -85,21 +87,31 @@ export function registerArtifactCommands(program: Command): void {
 
   artifacts
     .command('bundle')
-    .description('pack every cached binary into one tarball for an offline room')
+    .description('pack every cached binary into one tarball for an offline room (with --snapshots, the usable snapshots too)')
     .argument('<file>', 'the tarball to write (.tar.gz)')
-    .action(async (file: string) => {
+    .option('--snapshots', 'carry the snapshots the course can use, newest of each, so the room starts labs from them')
+    .action(async (file: string, options: { snapshots?: boolean }) => {
       const { createBundle } = await import('../../artifacts/bundle.ts');
-      const folders = await createBundle(file);
+      let carrier;
+      if (options.snapshots) {
+        const engine = await openLab(DEFAULT_LAB);
+        const seen = new Set<string>();
+        const ids = (await engine.snapshots()).filter(({ snapshot, usable }) => usable && !seen.has(snapshot.key) && seen.add(snapshot.key)).map(({ snapshot }) => snapshot.id);
+        if (ids.length === 0) throw new LabError('no snapshot the course can use is kept here', 'keep one first: lab up <chapter> --keep-snapshot, or lab snapshot');
+        carrier = { ids, write: (id: string, folder: string) => engine.provider.exportSnapshot(id, folder) };
+      }
+      const folders = await createBundle(file, carrier);
       say(`Wrote ${file}: ${folders.join(', ')}`);
     });
 
   artifacts
     .command('import')
-    .description('load a bundle made by lab artifacts bundle into the cache, checking every file')
+    .description('load a bundle made by lab artifacts bundle into the cache (and its snapshots into the engine), checking every file')
     .argument('<file>', 'the tarball')
     .action(async (file: string) => {
       const { importBundle } = await import('../../artifacts/bundle.ts');
-      const folders = await importBundle(file);
+      // The Docker engine is needed only when the bundle carries snapshots.
+      const folders = await importBundle(file, async (folder) => (await (await engineProvider()).importSnapshot(folder)).id);
       say(`Imported ${folders.join(', ')}`);
     });
 }

@@ -9,15 +9,17 @@ import type { MachineProvider } from '../../../vm/provider.ts';
 export function registerMachineCommands(program: Command): void {
   program
     .command('up')
-    .description('create and start the lab\'s machines, then replay every chapter before <chapter>; safe to re-run')
+    .description('create and start the lab\'s machines, then replay every chapter before <chapter> (a new lab starts from a matching snapshot); safe to re-run')
     .argument('[chapter]', 'the chapter to start at (earlier chapters are solved for you)')
     .addOption(labOption())
-    .action(async (chapterText: string | undefined, options: { lab: string }) => {
+    .option('--no-snapshot', 'replay every chapter even when a snapshot matches')
+    .option('--keep-snapshot', 'after replaying, keep a snapshot of the chapters before <chapter> unless one matches')
+    .action(async (chapterText: string | undefined, options: { lab: string; snapshot: boolean; keepSnapshot?: boolean }) => {
       const chapter = chapterText === undefined ? undefined : Number(chapterText);
       if (chapter !== undefined && !Number.isInteger(chapter)) throw new LabError(`"${chapterText}" is not a chapter number`, 'see lab chapters', 2);
       const engine = await openLab(options.lab);
       const lab = engine.lab;
-      const health = await engine.up(chapter);
+      const health = await engine.up(chapter, { snapshots: options.snapshot, keepSnapshot: Boolean(options.keepSnapshot) });
       for (const machine of health.filter((m) => m.systemState !== 'running')) {
         warn(`${machine.name}: systemd is ${machine.systemState}${machine.failedUnits.length ? ` (failed: ${machine.failedUnits.join(', ')})` : ''}`);
       }

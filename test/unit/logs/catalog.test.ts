@@ -28,6 +28,13 @@ describe('the log catalog', () => {
     expect(unexplained).toEqual([]);
   });
 
+  it('explains a line that carries noise and an error by the error', () => {
+    const line = 'cleanup warnings time="2026-12-01T07:22:25Z" level=info msg="starting signal loop" level=error msg="fork/exec /usr/local/bin/runc: no such file or directory"';
+    const known = loadCatalog().lookup({ component: 'containerd', message: line, raw: line });
+    expect(known?.expected).toBe(false);
+    expect(known?.means).toMatch(/runtime binary/);
+  });
+
   it('finds a line by its component and text, or by text alone', () => {
     const dir = catalogIn({ 'kubelet.yaml': 'component: kubelet\nmessages:\n  - contains: Failed to set rlimit\n    means: it could not raise a limit\n    expected: true\n    why: no CAP_SYS_RESOURCE\n  - pattern: "oom score .* permission denied"\n    means: oom\n    expected: false\n' });
     const catalog = loadCatalog(dir);

@@ -62,6 +62,8 @@ describe('log parsers, on lines our binaries print', () => {
     expect(parseMessage(relayed, 'info').severity).toBe('info');
     expect(parseMessage(relayed, 'info').message).toMatch(/^cleanup warnings time="2026-11-23T07:31:02Z" level=info msg="starting signal loop"/);
     expect(parseMessage(CONTAINERD_WARN, 'info').severity).toBe('warn');
+    const failing = 'time="2026-12-01T07:22:25.634Z" level=warning msg="cleanup warnings time=\\"2026-12-01T07:22:25Z\\" level=info msg=\\"starting signal loop\\" time=\\"2026-12-01T07:22:25Z\\" level=error msg=\\"fork/exec /usr/local/bin/runc: no such file or directory\\""';
+    expect(parseMessage(failing, 'info').severity).toBe('error');
   });
 
   it('keeps a multi-line entry together: indented lines join the entry before them', () => {

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { MIGRATIONS, migrate, openRoomDb, schemaVersion } from '../../src/room/db.ts';
-import { placeLab, type EngineLoad } from '../../src/room/engines.ts';
-import { RateLimiter } from '../../src/room/rate-limit.ts';
-import { JoinRefused, learnersCsv } from '../../src/room/room.ts';
-import { hashToken, validRoomName } from '../../src/room/store.ts';
-import { fakeRoom, GiB, labsSettled, FakeEngine } from '../helpers/fake-room.ts';
+import { MIGRATIONS, migrate, openRoomDb, schemaVersion } from '../../../src/room/db.ts';
+import { placeLab, type EngineLoad } from '../../../src/room/engines.ts';
+import { RateLimiter } from '../../../src/room/rate-limit.ts';
+import { JoinRefused, learnersCsv } from '../../../src/room/room.ts';
+import { hashToken, validRoomName } from '../../../src/room/store.ts';
+import { fakeRoom, GiB, labsSettled, FakeEngine } from '../../helpers/fake-room.ts';
 
 const q = new URLSearchParams();
 
