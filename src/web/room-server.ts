@@ -1,14 +1,13 @@
-import { readFile, stat } from 'node:fs/promises';
-import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
-import { extname, isAbsolute, join, normalize, relative } from 'node:path';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { findMachine } from '../lab/topology.ts';
 import { JoinRefused, learnersCsv, type LabRuntime, type Room } from '../room/room.ts';
 import { LabError } from '../util/errors.ts';
-import { CLOSE_TERMINAL_LOST, closeReason, type Attachment, type TerminalSession } from './terminals.ts';
+import { HttpError, SAFETY_HEADERS as BASE_HEADERS, bearerOf, bracketed, cookieOf, isLoopback, listen, parseUrl, readJson as readJsonUpTo, refuseUpgrade, sendJson as sendJsonWith, serveFile as serveFileWith } from './http.ts';
+import { MAX_FRAME_BYTES, sendBounded, serveTerminalSocket, startHeartbeat } from './terminal-socket.ts';
 
 export interface RoomServeOptions {
   room: Room;
@@ -34,31 +33,11 @@ export interface RunningRoomServer {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
-const MAX_FRAME_BYTES = 1024 * 1024;
-const MAX_QUEUED_OUTPUT = 16 * 1024 * 1024;
-const MAX_PENDING_INPUT = 64 * 1024;
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.woff2': 'font/woff2',
-  '.png': 'image/png',
-};
-const SAFETY_HEADERS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Cross-Origin-Resource-Policy': 'same-origin', 'Referrer-Policy': 'no-referrer' };
+/** The room's pages also keep their URLs (which carry tokens) out of Referer headers. */
+const SAFETY_HEADERS = { ...BASE_HEADERS, 'Referrer-Policy': 'no-referrer' };
 const LAB_PATH = /^\/lab\/([a-z0-9-]{1,31})(\/.*)$/;
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-const bracketed = (host: string): string => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
+export { isLoopback };
 
 /**
  * One server for a whole room: the join page, each learner's lab (the same page and API as
@@ -102,12 +81,6 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
     return null;
   }
 
-  const bearerOf = (request: IncomingMessage): string | null => request.headers.authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? null;
-  const cookieOf = (request: IncomingMessage): string | null =>
-    (request.headers.cookie ?? '')
-      .split(/;\s*/)
-      .find((c) => c.startsWith(`${cookieName}=`))
-      ?.slice(cookieName.length + 1) ?? null;
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = parseUrl(request.url);
@@ -136,7 +109,7 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
         return sendJson(response, answer.status, answer.body);
       }
       if (rest === '/' && reading) {
-        const token = url.searchParams.get('token') ?? cookieOf(request);
+        const token = url.searchParams.get('token') ?? cookieOf(request, cookieName);
         const access = room.labFor(token, name);
         if (!access) return sendJson(response, 401, { error: 'this lab belongs to another learner, or your token is wrong: join the room from its first page' });
         // The page's assets come from the same folder; the cookie lets a reload find the lab without the URL's token.
@@ -228,21 +201,12 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
     return sendJson(response, 404, { error: `no ${method} ${path}` });
   }
 
-  async function serveFile(pathname: string, response: ServerResponse, token?: string): Promise<void> {
-    const file = join(options.uiDir, normalize(pathname));
-    const inside = relative(options.uiDir, file);
-    const info = inside.startsWith('..') || isAbsolute(inside) ? null : await stat(file).catch(() => null);
-    if (!info?.isFile()) return sendJson(response, 404, { error: `no ${pathname}` });
-    let content: Buffer | string = await readFile(file);
-    if (token && extname(file) === '.html') content = content.toString('utf8').replace(/<head(\s[^>]*)?>/i, (head) => `${head}\n<meta name="hardway-token" content="${token}">`);
-    response.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', ...SAFETY_HEADERS });
-    response.end(content);
-  }
+  const serveFile = (pathname: string, response: ServerResponse, token?: string): Promise<void> => serveFileWith(response, options.uiDir, pathname, { headers: SAFETY_HEADERS, token });
 
   // --- WebSockets: a learner's terminals, the instructor's peek ------------------------------------
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
-  const alive = new WeakMap<WebSocket, boolean>();
+  const heartbeat = startHeartbeat(sockets, options.heartbeatMs ?? 20_000);
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     try {
@@ -256,7 +220,7 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
         if (!access) return refuseUpgrade(socket, 401, "this terminal needs its learner's token");
         if (!room.engineUp(access.runtime.engine.id)) return refuseUpgrade(socket, 503, 'the engine of this lab is not answering');
         room.store.touchLearner(access.learner.id);
-        return sockets.handleUpgrade(request, socket, head, (ws) => void openTerminal(ws, url, access.runtime).catch((error: unknown) => ws.close(CLOSE_TERMINAL_LOST, closeReason(`terminal failed: ${(error as Error).message}`))));
+        return sockets.handleUpgrade(request, socket, head, (ws) => void serveTerminalSocket(ws, url, access.runtime.terminals, { heartbeat }));
       }
       if (url.pathname === '/board/ws/peek') {
         if (!room.isInstructor(token)) return refuseUpgrade(socket, 401, "a peek needs the instructor's token");
@@ -279,103 +243,16 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
 
   /** Read-only: what the learner's shells on the machine print, never a keystroke from the peeker. */
   function openPeek(ws: WebSocket, runtime: LabRuntime, machine: string): void {
-    watchAlive(ws);
-    const stop = runtime.peek.watch(machine, (data) => {
-      if (ws.readyState !== ws.OPEN) return;
-      if (ws.bufferedAmount > MAX_QUEUED_OUTPUT) return ws.terminate();
-      ws.send(data, { binary: true });
-    });
+    heartbeat.watch(ws);
+    const stop = runtime.peek.watch(machine, (data) => sendBounded(ws, data));
     ws.on('message', () => undefined);
     ws.on('close', stop);
   }
 
-  function watchAlive(ws: WebSocket): void {
-    alive.set(ws, true);
-    ws.on('pong', () => alive.set(ws, true));
-    ws.on('error', () => ws.terminate());
-  }
-
-  async function openTerminal(ws: WebSocket, url: URL, runtime: LabRuntime): Promise<void> {
-    watchAlive(ws);
-    let session: TerminalSession | null = null;
-    let attachment: Attachment | null = null;
-    let closed = false;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    ws.on('close', () => {
-      closed = true;
-      attachment?.detach();
-    });
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      alive.set(ws, true);
-      const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-      if (isBinary) {
-        if (session) return session.write(bytes);
-        if (pendingBytes + bytes.length <= MAX_PENDING_INPUT) {
-          pending.push(bytes);
-          pendingBytes += bytes.length;
-        }
-        return;
-      }
-      const message = parseResize(bytes.toString('utf8'));
-      if (message && session) void session.resize(message.columns, message.rows).catch(() => undefined);
-    });
-    const machine = url.searchParams.get('machine') ?? '';
-    if (!findMachine(machine)) return ws.close(1008, closeReason(`no machine ${machine}`));
-    const client = url.searchParams.get('client') || 'anonymous';
-    if (!/^[\w.-]{1,100}$/.test(client)) return ws.close(1008, 'a client id is up to 100 letters, digits, - _ or .');
-    const columns = clamp(url.searchParams.get('cols'), 80);
-    const rows = clamp(url.searchParams.get('rows'), 24);
-    let opened: TerminalSession;
-    try {
-      opened = await runtime.terminals.open(client, machine, columns, rows);
-    } catch (error) {
-      return ws.close(CLOSE_TERMINAL_LOST, closeReason(`no terminal on ${machine}: ${(error as Error).message}`));
-    }
-    if (closed) return;
-    await opened.resize(columns, rows).catch(() => undefined);
-    if (closed) return;
-    session = opened;
-    attachment = opened.attach(
-      {
-        send: (data) => {
-          if (ws.readyState !== ws.OPEN) return;
-          if (ws.bufferedAmount > MAX_QUEUED_OUTPUT) return ws.terminate();
-          ws.send(data, { binary: true });
-        },
-        close: (code, reason) => ws.close(code, reason),
-      },
-      Number(url.searchParams.get('seen')) || 0,
-    );
-    for (const bytes of pending) opened.write(bytes);
-    pending = [];
-  }
-
-  const heartbeat = setInterval(() => {
-    for (const ws of sockets.clients) {
-      if (alive.get(ws) === false) {
-        ws.terminate();
-        continue;
-      }
-      alive.set(ws, false);
-      try {
-        ws.ping();
-      } catch {
-        ws.terminate();
-      }
-    }
-  }, options.heartbeatMs ?? 20_000);
-  heartbeat.unref();
   const engineCheck = setInterval(() => void room.refreshEngines().catch((error: unknown) => log(`lab room serve: engines: ${(error as Error).message}`)), options.engineCheckMs ?? 10_000);
   engineCheck.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port, options.host);
   server.on('error', (error) => log(`lab room serve: ${error.message}`));
   server.on('tlsClientError', () => undefined);
   const { port } = server.address() as AddressInfo;
@@ -389,7 +266,7 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
     port,
     cookieName,
     close: async () => {
-      clearInterval(heartbeat);
+      heartbeat.stop();
       clearInterval(engineCheck);
       await room.close();
       for (const client of sockets.clients) client.terminate();
@@ -400,68 +277,5 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
   };
 }
 
-function parseUrl(path: string | undefined): URL {
-  try {
-    return new URL(path ?? '/', 'http://localhost');
-  } catch {
-    throw new HttpError(400, 'that is not a valid URL');
-  }
-}
-
-function clamp(text: string | null, fallback: number): number {
-  const value = Math.floor(Number(text));
-  return Number.isFinite(value) && value >= 1 ? Math.min(value, 1000) : fallback;
-}
-
-function parseResize(text: string): { columns: number; rows: number } | null {
-  try {
-    const message = JSON.parse(text) as Record<string, unknown>;
-    const { type, columns, rows } = message;
-    if (type !== 'resize' || typeof columns !== 'number' || typeof rows !== 'number' || columns < 1 || rows < 1) return null;
-    return { columns: Math.min(Math.floor(columns), 1000), rows: Math.min(Math.floor(rows), 1000) };
-  } catch {
-    return null;
-  }
-}
-
-function refuseUpgrade(socket: Duplex, status: number, error: string): void {
-  const body = JSON.stringify({ error });
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  (socket as Socket).destroySoon?.();
-}
-
-function sendJson(response: ServerResponse, status: number, body: object): void {
-  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...SAFETY_HEADERS });
-  response.end(JSON.stringify(body));
-}
-
-async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
-  if (Number(request.headers['content-length']) > MAX_BODY_BYTES) {
-    request.resume();
-    throw new HttpError(413, `the request body is larger than ${MAX_BODY_BYTES} bytes`);
-  }
-  const text = await new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
-      request.off('data', onData);
-      request.resume();
-      reject(new HttpError(413, `the request body is larger than ${MAX_BODY_BYTES} bytes`));
-    };
-    request.on('data', onData);
-    request.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.once('error', reject);
-  });
-  if (text.length === 0) return {};
-  if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new HttpError(415, 'the request body must be JSON (Content-Type: application/json)');
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'the request body is not valid JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the request body must be a JSON object');
-  return body as Record<string, unknown>;
-}
+const sendJson = (response: ServerResponse, status: number, body: object): void => sendJsonWith(response, status, body, SAFETY_HEADERS);
+const readJson = (request: IncomingMessage): Promise<Record<string, unknown>> => readJsonUpTo(request, { limit: MAX_BODY_BYTES });

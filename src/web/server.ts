@@ -1,14 +1,13 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { extname, join, normalize, relative, isAbsolute } from 'node:path';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { LabEngine } from '../engine/lab.ts';
 import { LabApi } from './api.ts';
-import { findMachine } from '../lab/topology.ts';
-import { CLOSE_TERMINAL_LOST, TerminalRegistry, closeReason, type Attachment, type TerminalSession } from './terminals.ts';
+import { HttpError, bearerOf, bracketed, cookieOf, isLoopback, listen, parseUrl, readJson, refuseUpgrade, sendJson, serveFile } from './http.ts';
+import { MAX_FRAME_BYTES, serveTerminalSocket, startHeartbeat } from './terminal-socket.ts';
+import { TerminalRegistry } from './terminals.ts';
 
 export interface ServeOptions {
   engine: LabEngine;
@@ -37,34 +36,6 @@ export interface RunningServer {
 
 const HEARTBEAT_MS = 20_000;
 const MAX_BODY_BYTES = 256 * 1024;
-/** A terminal frame is keystrokes or a paste; nothing legitimate comes near this. */
-const MAX_FRAME_BYTES = 1024 * 1024;
-/** Output queued for a client that does not read it; beyond this the socket is dropped (it reconnects and gets the backlog). */
-const MAX_QUEUED_OUTPUT = 16 * 1024 * 1024;
-const MAX_PENDING_INPUT = 64 * 1024;
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.woff2': 'font/woff2',
-  '.png': 'image/png',
-};
-/** Headers on everything: no other site may frame the page or embed its files. */
-const SAFETY_HEADERS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Cross-Origin-Resource-Policy': 'same-origin' };
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-const bracketed = (host: string): string => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
-
 /**
  * Which browser origins may drive the server. Bound to loopback, exactly the loopback names on its
  * own port (so a page on another port of 127.0.0.1 is foreign, and a DNS-rebound name is refused).
@@ -124,12 +95,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const b = Buffer.from(token);
     return a.length === b.length && timingSafeEqual(a, b);
   };
-  const bearerOf = (request: IncomingMessage): string | null => request.headers.authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? null;
-  const cookieOf = (request: IncomingMessage): string | null =>
-    (request.headers.cookie ?? '')
-      .split(/;\s*/)
-      .find((c) => c.startsWith(`${cookieName}=`))
-      ?.slice(cookieName.length + 1) ?? null;
 
   /** null when the request may go on, else why not (403). A browser sends Origin on every POST and WebSocket. */
   function originRefusal(request: IncomingMessage, required: boolean): string | null {
@@ -147,15 +112,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const reading = method === 'GET' || method === 'HEAD';
     const isApi = url.pathname.startsWith('/api/');
     // API calls carry the token in a header: a foreign page can make the browser send the cookie, never a header.
-    const authorized = isApi ? matches(bearerOf(request)) : matches(url.searchParams.get('token')) || matches(bearerOf(request)) || matches(cookieOf(request));
+    const authorized = isApi ? matches(bearerOf(request)) : matches(url.searchParams.get('token')) || matches(bearerOf(request)) || matches(cookieOf(request, cookieName));
     if (!authorized) {
-      const why = isApi && matches(cookieOf(request)) ? 'API calls need the token in an Authorization: Bearer header' : 'this lab needs its token: open the URL that lab serve printed';
+      const why = isApi && matches(cookieOf(request, cookieName)) ? 'API calls need the token in an Authorization: Bearer header' : 'this lab needs its token: open the URL that lab serve printed';
       return sendJson(response, 401, { error: why });
     }
     const refusal = originRefusal(request, !reading);
     if (refusal) return sendJson(response, 403, { error: refusal });
     if (isApi) {
-      const body = reading ? {} : await readJson(request, maxBody);
+      const body = reading ? {} : await readJson(request, { limit: maxBody, parseDetail: true });
       const answer = await api.handle(method, url.pathname, url.searchParams, body);
       return sendJson(response, answer.status, answer.body);
     }
@@ -163,24 +128,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Scripts and styles the page loads cannot carry a header, so the page's load leaves a cookie (named by port,
     // so two lab servers on one host do not overwrite each other's).
     response.setHeader('Set-Cookie', `${cookieName}=${token}; HttpOnly; SameSite=Strict; Path=/`);
-    return serveStatic(url.pathname, response);
-  }
-
-  async function serveStatic(pathname: string, response: ServerResponse): Promise<void> {
-    const file = join(options.uiDir, normalize(pathname === '/' ? '/index.html' : pathname));
-    const inside = relative(options.uiDir, file);
-    const info = inside.startsWith('..') || isAbsolute(inside) ? null : await stat(file).catch(() => null);
-    if (!info?.isFile()) return sendJson(response, 404, { error: `no ${pathname}` });
-    let content: Buffer | string = await readFile(file);
     // The page's scripts need the token for their API calls even after a reload has dropped it from the URL.
     // Only the page itself can read it: other origins cannot read this response.
-    if (extname(file) === '.html') content = content.toString('utf8').replace(/<head(\s[^>]*)?>/i, (head) => `${head}\n<meta name="hardway-token" content="${token}">`);
-    response.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', ...SAFETY_HEADERS });
-    response.end(content);
+    return serveFile(response, options.uiDir, url.pathname, { index: '/index.html', token });
   }
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
-  const alive = new WeakMap<WebSocket, boolean>();
+  const heartbeat = startHeartbeat(sockets, options.heartbeatMs ?? HEARTBEAT_MS);
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node hands the raw socket over without an error listener: a client that resets now must not end the process.
     socket.on('error', () => socket.destroy());
@@ -192,9 +146,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const refusal = originRefusal(request, true);
       if (refusal) return refuseUpgrade(socket, 403, refusal);
       sockets.handleUpgrade(request, socket, head, (ws) => {
-        openTerminal(ws, url).catch((error: unknown) => {
-          log(`lab serve: terminal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-          ws.close(CLOSE_TERMINAL_LOST, closeReason(`terminal failed: ${error instanceof Error ? error.message : String(error)}`));
+        void serveTerminalSocket(ws, url, terminals, {
+          heartbeat,
+          onError: (error) => log(`lab serve: terminal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
         });
       });
     } catch (error) {
@@ -203,90 +157,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
   });
 
-  async function openTerminal(ws: WebSocket, url: URL): Promise<void> {
-    alive.set(ws, true);
-    ws.on('pong', () => alive.set(ws, true));
-    // Invalid frames (bad UTF-8, oversized, protocol errors) are reported here; the socket is closed by ws.
-    ws.on('error', () => ws.terminate());
-    let session: TerminalSession | null = null;
-    let attachment: Attachment | null = null;
-    let closed = false;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    ws.on('close', () => {
-      closed = true;
-      attachment?.detach();
-    });
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      alive.set(ws, true);
-      if (isBinary) {
-        const bytes = toBuffer(data);
-        if (session) return session.write(bytes);
-        if (pendingBytes + bytes.length <= MAX_PENDING_INPUT) {
-          pending.push(bytes);
-          pendingBytes += bytes.length;
-        }
-        return;
-      }
-      const message = parseControl(toBuffer(data).toString('utf8'));
-      if (message?.type === 'resize' && session) void session.resize(message.columns, message.rows).catch(() => undefined);
-    });
-
-    const machine = url.searchParams.get('machine') ?? '';
-    if (!findMachine(machine)) return ws.close(1008, closeReason(`no machine ${machine}`));
-    const client = url.searchParams.get('client') || 'anonymous';
-    if (!/^[\w.-]{1,100}$/.test(client)) return ws.close(1008, 'a client id is up to 100 letters, digits, - _ or .');
-    const columns = clampSize(url.searchParams.get('cols'), 80);
-    const rows = clampSize(url.searchParams.get('rows'), 24);
-    let opened: TerminalSession;
-    try {
-      opened = await terminals.open(client, machine, columns, rows);
-    } catch (error) {
-      // No such machine (lab down, removed) or no engine (dockerd restarting): the page may retry later.
-      return ws.close(CLOSE_TERMINAL_LOST, closeReason(`no terminal on ${machine}: ${error instanceof Error ? error.message : String(error)}`));
-    }
-    if (closed) return; // the shell waits for a reconnect (its orphan timer runs)
-    await opened.resize(columns, rows).catch(() => undefined);
-    if (closed) return;
-    session = opened;
-    attachment = opened.attach(
-      {
-        send: (data) => {
-          if (ws.readyState !== ws.OPEN) return;
-          if (ws.bufferedAmount > MAX_QUEUED_OUTPUT) return ws.terminate();
-          ws.send(data, { binary: true });
-        },
-        close: (code, reason) => ws.close(code, reason),
-      },
-      Number(url.searchParams.get('seen')) || 0,
-    );
-    for (const bytes of pending) opened.write(bytes);
-    pending = [];
-  }
-
-  const heartbeat = setInterval(() => {
-    for (const ws of sockets.clients) {
-      if (alive.get(ws) === false) {
-        ws.terminate();
-        continue;
-      }
-      alive.set(ws, false);
-      try {
-        ws.ping();
-      } catch {
-        ws.terminate();
-      }
-    }
-  }, options.heartbeatMs ?? HEARTBEAT_MS);
-  heartbeat.unref();
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port, options.host);
   // After listening, errors on the server itself are reported, not thrown.
   server.on('error', (error) => log(`lab serve: ${error.message}`));
   const { port } = server.address() as AddressInfo;
@@ -298,7 +169,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     token,
     cookieName,
     close: async () => {
-      clearInterval(heartbeat);
+      heartbeat.stop();
       terminals.closeAll(1001, 'the lab server stopped');
       for (const client of sockets.clients) client.terminate();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -306,84 +177,4 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await closed;
     },
   };
-}
-
-function parseUrl(path: string | undefined): URL {
-  try {
-    return new URL(path ?? '/', 'http://localhost');
-  } catch {
-    throw new HttpError(400, 'that is not a valid URL');
-  }
-}
-
-function clampSize(text: string | null, fallback: number): number {
-  const value = Math.floor(Number(text));
-  return Number.isFinite(value) && value >= 1 ? Math.min(value, 1000) : fallback;
-}
-
-/** A text frame is a control message; anything but a well-formed one is ignored. */
-function parseControl(text: string): { type: 'resize'; columns: number; rows: number } | null {
-  let message: unknown;
-  try {
-    message = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof message !== 'object' || message === null) return null;
-  const { type, columns, rows } = message as Record<string, unknown>;
-  if (type !== 'resize' || typeof columns !== 'number' || typeof rows !== 'number' || columns < 1 || rows < 1) return null;
-  return { type, columns: Math.min(Math.floor(columns), 1000), rows: Math.min(Math.floor(rows), 1000) };
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}
-
-function refuseUpgrade(socket: Duplex, status: number, error: string): void {
-  const body = JSON.stringify({ error });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-  (socket as Socket).destroySoon?.();
-}
-
-function sendJson(response: ServerResponse, status: number, body: object): void {
-  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...SAFETY_HEADERS });
-  response.end(JSON.stringify(body));
-}
-
-/** A JSON object body, bounded: 413 past the limit, 415 if it is not JSON, 400 if it does not parse. */
-async function readJson(request: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const tooLarge = (): HttpError => new HttpError(413, `the request body is larger than ${limit} bytes`);
-  if (Number(request.headers['content-length']) > limit) {
-    request.resume(); // the rest is read and dropped: memory stays bounded
-    throw tooLarge();
-  }
-  const text = await new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size <= limit) return void chunks.push(chunk);
-      request.off('data', onData);
-      request.resume();
-      reject(tooLarge());
-    };
-    request.on('data', onData);
-    request.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.once('error', reject);
-  });
-  if (text.length === 0) return {};
-  const type = request.headers['content-type'] ?? '';
-  if (!/^application\/json\b/i.test(type)) throw new HttpError(415, 'the request body must be JSON (Content-Type: application/json)');
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (error) {
-    throw new HttpError(400, `the request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the request body must be a JSON object');
-  return body as Record<string, unknown>;
 }
