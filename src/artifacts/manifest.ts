@@ -21,6 +21,10 @@ export interface GoSource {
   packages?: Record<string, string>;
   tags?: string[];
   ldflags: string[];
+  /** Built with cgo (C libraries linked in): only for the host's own architecture. */
+  cgo?: boolean;
+  /** What a cgo build needs on the host: C headers (under /usr/include) and the Debian packages giving them. */
+  needs?: { headers: string[]; packages: string[] };
 }
 
 export interface Component {
@@ -46,6 +50,11 @@ let cached: Component[] | undefined;
 export function loadManifest(): Component[] {
   cached ??= (parse(readFileSync(fromPackage('src', 'artifacts', 'manifest.yaml'), 'utf8')) as { components: Component[] }).components;
   return cached;
+}
+
+/** Debian packages that building every component from source needs beside Go (C compiler, headers). */
+export function sourceBuildPackages(): string[] {
+  return [...new Set(loadManifest().flatMap((component) => component.source?.needs?.packages ?? []))];
 }
 
 export function findComponent(name: string): Component | undefined {

@@ -88,7 +88,13 @@ export async function checkVersion(component: Component, platform: Platform): Pr
   const check = component.versionCheck;
   if (!check || platform.arch !== hostPlatform().arch) return;
   const expected = expand(check.expect, { version: component.version, arch: platform.arch });
-  const { stdout, stderr } = await run(binaryPath(component, check.binary, platform), check.args, { timeout: 20_000 });
+  // Some binaries (a CNI plugin called without CNI_COMMAND) print their version and exit non-zero.
+  const { stdout, stderr } = await run(binaryPath(component, check.binary, platform), check.args, { timeout: 20_000 }).catch(
+    (error: { stdout?: string; stderr?: string; code?: unknown }) => {
+      if (typeof error.code === 'number' && (error.stdout || error.stderr)) return { stdout: error.stdout ?? '', stderr: error.stderr ?? '' };
+      throw error;
+    },
+  );
   if (!(stdout + stderr).includes(expected)) {
     throw new LabError(`${check.binary} reports "${(stdout + stderr).trim().split('\n')[0]}", not ${expected}`, `use ${component.name} ${component.version}`);
   }

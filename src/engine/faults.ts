@@ -5,7 +5,7 @@ import type { Check, MachineName } from './course.ts';
 import { LabFilesError, loadYaml, type LabFileError } from './lab-files.ts';
 import { runChecks, runScript, type CheckOutcome, type ExecOutcome } from './runner.ts';
 import { faultSchema, healthSchema } from './schema.ts';
-import { pollUntil } from '../util/time.ts';
+import { pollUntil, timeScale } from '../util/time.ts';
 import { fromPackage } from '../util/package-root.ts';
 
 export interface Action {
@@ -81,5 +81,5 @@ export async function gradeFix(provider: MachineProvider, lab: string, fault: Fa
 
 /** Polls the grade until it passes or time runs out; components take seconds to settle after a fix. */
 export async function waitForFix(provider: MachineProvider, lab: string, fault: Fault, health: HealthChecks, timeoutMs = 150_000, intervalMs = 3000): Promise<CheckOutcome> {
-  return pollUntil(() => gradeFix(provider, lab, fault, health), (outcome) => outcome.passed, timeoutMs, intervalMs);
+  return pollUntil(() => gradeFix(provider, lab, fault, health), (outcome) => outcome.passed, timeoutMs * timeScale(), intervalMs);
 }

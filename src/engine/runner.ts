@@ -1,10 +1,13 @@
 import type { MachineProvider } from '../../vm/provider.ts';
+import { timeScale } from '../util/time.ts';
 import type { Chapter, Check, MachineName, Step } from './course.ts';
 
 export interface CheckFailure {
   check: Check;
   /** What the check command printed, for those who want to dig. */
   output: string;
+  /** The check ran out of time: the host was too slow to tell, which is not a verdict on the step. */
+  timedOut?: boolean;
 }
 
 export interface CheckOutcome {
@@ -12,8 +15,16 @@ export interface CheckOutcome {
   failures: CheckFailure[];
 }
 
-const CHECK_TIMEOUT_MS = 30_000;
+/** Measured: the slowest check (kubectl through the API server on 2 busy cores) takes a few seconds. */
+export const CHECK_TIMEOUT_MS = 30_000;
 const SOLVE_TIMEOUT_MS = 600_000;
+const checkLimitMs = (): number => CHECK_TIMEOUT_MS * timeScale();
+
+/** What to tell the learner about a failed check: its own message, or, when it ran out of time, that the host was slow. */
+export function failureMessage(failure: CheckFailure): string {
+  if (!failure.timedOut) return failure.check.fail;
+  return `Too slow to grade: a check did not finish within ${Math.round(checkLimitMs() / 1000)} s. The host may be busy or slow; check again, or allow more time with HARDWAY_TIME_SCALE=3.`;
+}
 
 /** Runs every check of a step in its machine; the exit code of each is the verdict. */
 export function checkStep(provider: MachineProvider, lab: string, step: Step): Promise<CheckOutcome> {
@@ -25,18 +36,26 @@ export async function runChecks(provider: MachineProvider, lab: string, checks: 
   const results = await Promise.all(
     checks.map((check) =>
       provider
-        .exec(lab, check.machine ?? defaultMachine, ['bash', '-c', check.run], { timeoutMs: CHECK_TIMEOUT_MS, workdir: '/root' })
-        // A check that hangs (say, kubectl while the API server is down) has failed, not crashed.
-        .catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: error instanceof Error ? error.message : String(error) })),
+        .exec(lab, check.machine ?? defaultMachine, ['bash', '-c', check.run], { timeoutMs: checkLimitMs(), workdir: '/root' })
+        .then((result) => ({ ...result, timedOut: false }))
+        // A check that hangs (say, kubectl while the API server is down) has failed, not crashed; it says it was slow.
+        .catch((error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error);
+          return { exitCode: -1, stdout: '', stderr: message, timedOut: /did not finish within/.test(message) };
+        }),
     ),
   );
-  const failures = checks.flatMap((check, i) => (results[i]!.exitCode === 0 ? [] : [{ check, output: (results[i]!.stdout + results[i]!.stderr).trim() }]));
+  const failures = checks.flatMap((check, i) => {
+    const result = results[i]!;
+    if (result.exitCode === 0) return [];
+    return [{ check, output: (result.stdout + result.stderr).trim(), ...(result.timedOut ? { timedOut: true } : {}) }];
+  });
   return { passed: failures.length === 0, failures };
 }
 
 /** Runs scripts as root bash in their machines, in order, stopping at the first failing command. */
 export async function runScript(provider: MachineProvider, lab: string, machine: MachineName, script: string): Promise<ExecOutcome> {
-  const result = await provider.exec(lab, machine, ['bash', '-euo', 'pipefail', '-c', script], { timeoutMs: SOLVE_TIMEOUT_MS, workdir: '/root', env: { HOME: '/root' } });
+  const result = await provider.exec(lab, machine, ['bash', '-euo', 'pipefail', '-c', script], { timeoutMs: SOLVE_TIMEOUT_MS * timeScale(), workdir: '/root', env: { HOME: '/root' } });
   return { ok: result.exitCode === 0, output: (result.stdout + result.stderr).trim().split('\n').slice(-15).join('\n') };
 }
 

@@ -20,7 +20,9 @@ export function diagnose(facts: HostFacts): CheckResult[] {
     memoryCheck(facts.totalMemoryBytes),
     diskCheck(facts.cacheFreeBytes, facts.cacheDir),
     cgroupCheck(facts),
+    cgroupDriverCheck(facts.cgroupLayout),
     goCheck(facts.goVersion),
+    sourceBuildCheck(facts),
     kubectlCheck(facts.kubectlVersion),
     inotifyCheck(facts.inotifyInstances),
   ];
@@ -99,6 +101,32 @@ function cgroupCheck({ cgroupLayout, cgroupControllers, unmountedCgroupControlle
   }
   const layout = { v1: 'cgroup v1', hybrid: 'cgroup v1 (hybrid, v2 unused)', v2: 'cgroup v2' }[cgroupLayout];
   return { name, verdict: 'ok', detail: `${layout}; controllers ${cgroupControllers.join(' ')}` };
+}
+
+/**
+ * Which cgroup driver the lab's workers use on this host. systemd is PID 1 of every machine and owns
+ * its cgroup tree on cgroup v2 and v1 hosts alike (seen working on both), so containerd
+ * (SystemdCgroup = true) and the kubelet (cgroupDriver: systemd) use it everywhere, as KTHW does.
+ */
+export function cgroupDriverFor(_layout: HostFacts['cgroupLayout']): 'systemd' {
+  return 'systemd';
+}
+
+function cgroupDriverCheck(layout: HostFacts['cgroupLayout']): CheckResult {
+  const name = 'cgroup driver';
+  if (layout === 'none') return { name, verdict: 'ok', detail: 'none until cgroups are mounted' };
+  const version = layout === 'v2' ? 'cgroup v2' : 'cgroup v1';
+  return { name, verdict: 'ok', detail: `${cgroupDriverFor(layout)} on this ${version} host: the machines run systemd, so containerd (SystemdCgroup = true) and the kubelet (cgroupDriver: systemd) both use it` };
+}
+
+/** Building runc from source links libseccomp with cgo: only worth saying when Go is there to build at all. */
+function sourceBuildCheck({ goVersion, missingSourceBuildNeeds }: HostFacts): CheckResult {
+  const name = 'source builds';
+  if (!goVersion) return { name, verdict: 'ok', detail: 'skipped (no Go toolchain)' };
+  if (missingSourceBuildNeeds.length > 0) {
+    return { name, verdict: 'warn', detail: `runc's source build needs ${missingSourceBuildNeeds.join(', ')} (only when building offline)`, fix: 'lab setup (installs gcc, pkg-config and libseccomp-dev)' };
+  }
+  return { name, verdict: 'ok', detail: 'C compiler and libseccomp headers present (for runc)' };
 }
 
 export function parseGoVersion(text: string): [number, number] | null {

@@ -4,6 +4,7 @@ import { statfs } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { promisify } from 'node:util';
 import { probeEngine, type EngineState } from '../../vm/engine.ts';
+import { loadManifest } from '../artifacts/manifest.ts';
 import { cacheDir } from '../util/paths.ts';
 
 const run = promisify(execFile);
@@ -26,6 +27,8 @@ export interface HostFacts {
   isRoot: boolean;
   /** fs.inotify.max_user_instances: every kubelet and containerd takes several, host-wide. */
   inotifyInstances: number | null;
+  /** What a cgo source build (runc) lacks here: a C compiler, headers. */
+  missingSourceBuildNeeds: string[];
 }
 
 export async function gatherHostFacts(): Promise<HostFacts> {
@@ -51,7 +54,15 @@ export async function gatherHostFacts(): Promise<HostFacts> {
     distro: readDistro(),
     isRoot: process.getuid?.() === 0,
     inotifyInstances: readNumber(INOTIFY_INSTANCES),
+    missingSourceBuildNeeds: missingSourceBuildNeeds(),
   };
+}
+
+/** The C compiler and headers the manifest's cgo builds name (runc: gcc, seccomp.h). */
+export function missingSourceBuildNeeds(root = '/usr/include', path = process.env.PATH ?? ''): string[] {
+  const onPath = (command: string): boolean => path.split(':').some((dir) => dir && existsSync(`${dir}/${command}`));
+  const headers = loadManifest().flatMap((component) => component.source?.needs?.headers ?? []);
+  return [...(onPath('gcc') ? [] : ['gcc']), ...[...new Set(headers)].filter((header) => !existsSync(`${root}/${header}`))];
 }
 
 async function commandOutput(command: string, args: string[]): Promise<string | null> {

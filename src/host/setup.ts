@@ -1,5 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { sourceBuildPackages } from '../artifacts/manifest.ts';
 import { LabError } from '../util/errors.ts';
 import { say } from '../util/output.ts';
 import { dockerdInstalled, probeEngine } from '../../vm/engine.ts';
@@ -8,6 +9,11 @@ import { cgroupRootReadOnly, enabledV1Controllers, INOTIFY_INSTANCES, PROC_CGROU
 
 /** Debian packages the labs need on the host: the engine, and tools to build machine images locally. */
 export const HOST_PACKAGES = ['docker.io', 'debootstrap', 'busybox-static', 'catatonit', 'skopeo', 'iptables', 'ca-certificates', 'tar', 'xz-utils'];
+/**
+ * Installed where the distribution has them: Debian 13 moved the `docker` command out of docker.io
+ * into docker-cli, which docker.io only recommends (and lab setup installs without recommends).
+ */
+export const HOST_PACKAGES_WHERE_AVAILABLE = ['docker-cli'];
 /** Extra packages for developing hardway itself: the browser the UI tests drive. */
 export const DEV_PACKAGES = ['chromium', 'time'];
 
@@ -19,8 +25,11 @@ export interface SetupOptions {
 
 /** Installs what is missing and starts the engine; says so when there was nothing to do. */
 export async function setupHost(options: SetupOptions): Promise<void> {
-  const wanted = options.dev ? [...HOST_PACKAGES, ...DEV_PACKAGES] : HOST_PACKAGES;
-  const missing = wanted.filter((name) => !packageInstalled(name));
+  const wanted = [...HOST_PACKAGES, ...(options.dev ? DEV_PACKAGES : []), ...sourceBuildPackagesWanted()];
+  const missing = [
+    ...wanted.filter((name) => !packageInstalled(name)),
+    ...HOST_PACKAGES_WHERE_AVAILABLE.filter((name) => !packageInstalled(name) && packageAvailable(name)),
+  ];
   let changed = false;
 
   if (missing.length > 0) {
@@ -43,6 +52,18 @@ export async function setupHost(options: SetupOptions): Promise<void> {
   if (mountMissingCgroupControllers()) changed = true;
 
   say(changed ? 'Host is set up. Check it with: lab doctor' : 'Nothing to change: packages are installed and the Docker engine answers.');
+}
+
+/**
+ * Building from source (offline) needs Go, which lab setup does not install; where Go is, the C
+ * side of runc's build (gcc, pkg-config, libseccomp-dev) comes from the distribution's packages.
+ */
+export function sourceBuildPackagesWanted(goOnPath = onPath('go'), sources = process.env.HARDWAY_SOURCES ?? 'source'): string[] {
+  return goOnPath && sources.split(',').map((s) => s.trim()).includes('source') ? sourceBuildPackages() : [];
+}
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(`${dir}/${command}`));
 }
 
 /** Several labs' kubelets exhaust the default of 128 inotify instances (kind documents the same). */
@@ -96,6 +117,12 @@ function mountMissingCgroupControllers(): boolean {
 export function packageInstalled(name: string): boolean {
   const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' });
   return result.status === 0 && result.stdout.includes('install ok installed');
+}
+
+/** Whether the package sources offer a package of that name (apt-cache exits 0 with nothing for unknown names). */
+export function packageAvailable(name: string): boolean {
+  const result = spawnSync('apt-cache', ['show', '--no-all-versions', name], { encoding: 'utf8' });
+  return result.status === 0 && /^Package: /m.test(result.stdout);
 }
 
 function requireDebianRoot(missing: string[]): void {

@@ -28,3 +28,13 @@ export async function pollUntil<T>(attempt: () => Promise<T>, done: (result: T) 
   }
   return result;
 }
+
+/**
+ * How much longer than the defaults checks, solutions and fault fixes may take. The defaults are
+ * measured on 2 shared cores; a slower host (a VM under software emulation runs 5–10× slower) sets
+ * HARDWAY_TIME_SCALE, e.g. 3. Invalid or smaller-than-1 values are ignored.
+ */
+export function timeScale(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.HARDWAY_TIME_SCALE);
+  return Number.isFinite(value) && value >= 1 ? value : 1;
+}

@@ -1,4 +1,4 @@
-import type { CheckOutcome } from '../engine/runner.ts';
+import { failureMessage, type CheckOutcome } from '../engine/runner.ts';
 import { LabError } from '../util/errors.ts';
 import { reportingTo, type OutputSink } from '../util/output.ts';
 
@@ -39,7 +39,7 @@ export const MAX_JOB_LINES = 400;
 
 /** A check outcome in the words the page shows: each failing check's own message and what it saw. */
 export const failuresOf = (outcome: CheckOutcome): { message: string; output: string }[] =>
-  outcome.failures.map((f) => ({ message: f.check.fail, output: f.output }));
+  outcome.failures.map((f) => ({ message: failureMessage(f), output: f.output }));
 
 /** A LabError that comes with the checks still failing (a cluster not healthy, a fix that did not take). */
 export class OutcomeError extends LabError {

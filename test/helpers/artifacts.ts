@@ -4,7 +4,7 @@ import { manifestComponents, obtainAll } from '../../src/artifacts/obtain.ts';
 
 /** Makes sure the real binaries are in the cache, building them from source (tests never reach for release hosts). */
 export async function ensureArtifacts(): Promise<void> {
-  await obtainAll(manifestComponents(['kubernetes', 'etcd', 'coredns']), { sources: ['source'] });
+  await obtainAll(manifestComponents(['kubernetes', 'etcd', 'coredns', 'containerd', 'runc', 'cni-plugins']), { sources: ['source'] });
 }
 
 export function binary(name: string): string {

@@ -5,17 +5,17 @@ import { join } from 'node:path';
 import { LabError } from '../../util/errors.ts';
 import { Progress } from '../../util/output.ts';
 import { cacheDir } from '../../util/paths.ts';
-import { expand, type Component, type GoSource, type Platform } from '../manifest.ts';
+import { expand, hostPlatform, type Component, type GoSource, type Platform } from '../manifest.ts';
 
 /** Go caches live outside the repository, so a second build is warm. */
-export function goEnvironment(platform: Platform): NodeJS.ProcessEnv {
+export function goEnvironment(platform: Platform, cgo = false): NodeJS.ProcessEnv {
   return {
     ...process.env,
     GOMODCACHE: join(cacheDir(), 'go', 'mod'),
     GOCACHE: join(cacheDir(), 'go', 'build'),
     GOFLAGS: '-mod=mod -buildvcs=false',
     GOTOOLCHAIN: 'local',
-    CGO_ENABLED: '0',
+    CGO_ENABLED: cgo ? '1' : '0',
     GOOS: platform.os,
     GOARCH: platform.arch,
   };
@@ -52,7 +52,8 @@ export async function fromGoSource(component: Component, platform: Platform): Pr
   const source = component.source;
   if (!source) throw new LabError(`${component.name} cannot be built from source (it is not on the Go module proxy)`, 'use a mirror (--mirror URL) or a folder (--bin-dir DIR)');
   await requireGo();
-  const env = goEnvironment(platform);
+  if (source.cgo) requireCgo(component, source, platform);
+  const env = goEnvironment(platform, source.cgo);
   const work = join(cacheDir(), 'build', `${component.name}-${component.version}`);
   mkdirSync(work, { recursive: true });
   const goMod = wrapperGoMod(component, source);
@@ -79,6 +80,28 @@ export async function fromGoSource(component: Component, platform: Platform): Pr
   }
   progress.done(`${component.binaries.length} binaries built`);
   return files;
+}
+
+/** A cgo build links C libraries of this host: it needs a C compiler and the headers, and cannot cross-compile. */
+export function requireCgo(component: Component, source: GoSource, platform: Platform, root = '/usr/include'): void {
+  if (platform.arch !== hostPlatform().arch) {
+    throw new LabError(`${component.name} is built with cgo and cannot be built for ${platform.arch} on this ${hostPlatform().arch} host`, 'use its release files (--source official or a mirror)');
+  }
+  const packages = source.needs?.packages ?? ['gcc'];
+  const missing = [
+    ...(onPath('gcc') ? [] : ['a C compiler (gcc)']),
+    ...(source.needs?.headers ?? []).filter((header) => !existsSync(join(root, header))).map((header) => `${header}`),
+  ];
+  if (missing.length > 0) {
+    throw new LabError(
+      `building ${component.name} from source needs ${missing.join(' and ')}, which this host lacks`,
+      `run lab setup (it installs ${packages.join(', ')} when Go is present), or: apt-get install ${packages.join(' ')}`,
+    );
+  }
+}
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, command)));
 }
 
 async function requireGo(): Promise<void> {

@@ -29,9 +29,11 @@ export async function fromRelease(component: Component, platform: Platform, mirr
     }
     if (component.official.member) {
       const member = expand(component.official.member, values);
-      const result = spawnSync('tar', ['-xzf', local, '-C', work, member], { encoding: 'utf8' });
-      if (result.status !== 0) throw new LabError(`${basename(local)} has no ${member}`, 'check the manifest\'s member path for this version');
-      files.set(binary, join(work, member));
+      // Archives made with `tar -C dir .` name their members ./name: take either spelling.
+      const spellings = member.startsWith('./') ? [member, member.slice(2)] : [member, `./${member}`];
+      const found = spellings.find((name) => spawnSync('tar', ['-xzf', local, '-C', work, name], { encoding: 'utf8' }).status === 0);
+      if (!found) throw new LabError(`${basename(local)} has no ${member}`, 'check the manifest\'s member path for this version');
+      files.set(binary, join(work, found));
     } else {
       files.set(binary, local);
     }

@@ -3,9 +3,9 @@ import pc from 'picocolors';
 import { LabError } from '../../util/errors.ts';
 import { say } from '../../util/output.ts';
 import { labFlag, labOption, openLab } from '../context.ts';
-import type { CheckOutcome } from '../../engine/runner.ts';
+import { failureMessage, type CheckOutcome } from '../../engine/runner.ts';
 
-const sayFailures = (outcome: CheckOutcome): void => outcome.failures.forEach((failure) => say(`  ${pc.red('✗')} ${failure.check.fail}`));
+const sayFailures = (outcome: CheckOutcome): void => outcome.failures.forEach((failure) => say(`  ${pc.red('✗')} ${failureMessage(failure)}`));
 
 export function registerChapterCommands(program: Command): void {
   program
@@ -68,7 +68,7 @@ export function registerChapterCommands(program: Command): void {
       const { chapter, step, outcome, next } = result;
       if (!outcome.passed) {
         say(`${pc.red('✗')} ${step.title}`);
-        for (const failure of outcome.failures) say(`  ${failure.check.fail}`);
+        for (const failure of outcome.failures) say(`  ${failureMessage(failure)}`);
         throw new LabError('not yet', 'fix what is said above and run lab check again, or ask for a hint: lab hint');
       }
       say(`${pc.green('✓')} ${step.title}`);
@@ -105,7 +105,7 @@ export function registerChapterCommands(program: Command): void {
         if (error instanceof SolveError) throw new LabError(error.message, 'read the output above; lab show explains the step, and lab check says what is still missing');
         throw error;
       }
-      if (!outcome.passed) throw new LabError(`the solution ran but the step still fails: ${outcome.failures[0]!.check.fail}`, 'this is a bug in the lab: please report it');
+      if (!outcome.passed) throw new LabError(`the solution ran but the step still fails: ${failureMessage(outcome.failures[0]!)}`, 'this is a bug in the lab: please report it');
       say(`${pc.green('✓')} ${step.title}`);
     });
 }

@@ -3,9 +3,9 @@ import pc from 'picocolors';
 import { LabError } from '../../util/errors.ts';
 import { say } from '../../util/output.ts';
 import { labFlag, labOption, openLab } from '../context.ts';
-import type { CheckOutcome } from '../../engine/runner.ts';
+import { failureMessage, type CheckOutcome } from '../../engine/runner.ts';
 
-const sayFailures = (outcome: CheckOutcome): void => outcome.failures.forEach((failure) => say(`  ${pc.red('✗')} ${failure.check.fail}`));
+const sayFailures = (outcome: CheckOutcome): void => outcome.failures.forEach((failure) => say(`  ${pc.red('✗')} ${failureMessage(failure)}`));
 
 export function registerFaultCommands(program: Command): void {
   program

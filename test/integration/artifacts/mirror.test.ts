@@ -33,6 +33,29 @@ function buildMirror(root: string, corrupt: string[] = []): void {
   writeFileSync(join(root, release, 'SHA256SUMS'), `${sha256(archive)}  etcd-v3.6.8-linux-amd64.tar.gz\n`);
 }
 
+/** containerd, runc and the CNI plugins as their releases publish them: a tarball with bin/, a bare binary, a `tar -C dir .` archive. */
+function buildRuntimeMirror(root: string): void {
+  const staging = mkdtempSync(join(tmpdir(), 'hardway-runtime-'));
+  const containerd = 'containerd/containerd/releases/download/v2.2.9';
+  mkdirSync(join(staging, 'containerd', 'bin'), { recursive: true });
+  for (const name of ['containerd', 'containerd-shim-runc-v2', 'ctr']) copyFileSync(binary(name), join(staging, 'containerd', 'bin', name));
+  mkdirSync(join(root, containerd), { recursive: true });
+  const tarball = join(root, containerd, 'containerd-2.2.9-linux-amd64.tar.gz');
+  expect(spawnSync('tar', ['-czf', tarball, '-C', join(staging, 'containerd'), 'bin']).status).toBe(0);
+  writeFileSync(`${tarball}.sha256sum`, `${sha256(tarball)}  containerd-2.2.9-linux-amd64.tar.gz\n`);
+  const runc = 'opencontainers/runc/releases/download/v1.3.7';
+  mkdirSync(join(root, runc), { recursive: true });
+  copyFileSync(binary('runc'), join(root, runc, 'runc.amd64'));
+  writeFileSync(join(root, runc, 'runc.sha256sum'), `${'1'.repeat(64)}  runc.arm64\n${sha256(join(root, runc, 'runc.amd64'))}  runc.amd64\n`);
+  const cni = 'containernetworking/plugins/releases/download/v1.9.1';
+  mkdirSync(join(staging, 'cni'));
+  for (const name of ['bridge', 'host-local', 'loopback', 'portmap']) copyFileSync(binary(name), join(staging, 'cni', name));
+  mkdirSync(join(root, cni), { recursive: true });
+  const plugins = join(root, cni, 'cni-plugins-linux-amd64-v1.9.1.tgz');
+  expect(spawnSync('tar', ['-czf', plugins, '-C', join(staging, 'cni'), '.']).status).toBe(0);
+  writeFileSync(`${plugins}.sha256`, `${sha256(plugins)}  cni-plugins-linux-amd64-v1.9.1.tgz\n`);
+}
+
 function serve(root: string): Promise<Server> {
   const server = createServer((request, response) => {
     const path = join(root, decodeURIComponent(new URL(request.url!, 'http://x').pathname));
@@ -56,6 +79,7 @@ describe('artifacts from a mirror with the official layout', () => {
     const goodRoot = mkdtempSync(join(tmpdir(), 'hardway-mirror-'));
     const badRoot = mkdtempSync(join(tmpdir(), 'hardway-mirror-bad-'));
     buildMirror(goodRoot);
+    buildRuntimeMirror(goodRoot);
     buildMirror(badRoot, ['kube-scheduler']);
     [good, bad] = await Promise.all([serve(goodRoot), serve(badRoot)]);
   });
@@ -78,6 +102,19 @@ describe('artifacts from a mirror with the official layout', () => {
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     const where = lab(['artifacts', 'where', 'etcdctl'], env).stdout.trim();
     expect(sha256(where)).toBe(sha256(binary('etcdctl')));
+  });
+
+  it('lands the container runtime from its release layouts (tarball, bare binary with a sums list, ./-archive), version-checked', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'hardway-cache-'));
+    const env = { HARDWAY_CACHE: cache };
+    const fetched = await labAsync(['artifacts', 'fetch', 'containerd', 'runc', 'cni-plugins', '--source', 'mirror', '--mirror', url(good)], env);
+    expect(fetched.code, fetched.stderr).toBe(0);
+    for (const line of [/containerd v2\.2\.9: ready \(from mirror\)/, /runc v1\.3\.7: ready \(from mirror\)/, /cni-plugins v1\.9\.1: ready \(from mirror\)/]) expect(fetched.stdout).toMatch(line);
+    const list = lab(['artifacts', 'list'], env).stdout;
+    expect(list).toMatch(/containerd +v2\.2\.9 +cached \(from mirror\)/);
+    expect(list).toMatch(/cni-plugins +v1\.9\.1 +cached \(from mirror\)/);
+    expect(lab(['artifacts', 'verify', 'containerd', 'runc', 'cni-plugins'], env).code).toBe(0);
+    expect(sha256(lab(['artifacts', 'where', 'containerd-shim-runc-v2'], env).stdout.trim())).toBe(sha256(binary('containerd-shim-runc-v2')));
   });
 
   it('rejects a file whose checksum does not match, says which, and caches nothing', async () => {

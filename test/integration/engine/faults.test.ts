@@ -7,6 +7,7 @@ import { gradeFix, injectFault, loadFaults, loadHealth, runActions, waitForFix, 
 import { collectLogs } from '../../../src/logs/collect.ts';
 import { coverage, loadCatalog } from '../../../src/logs/catalog.ts';
 import type { LogEntry } from '../../../src/logs/parse.ts';
+import { findComponent } from '../../../src/artifacts/manifest.ts';
 import { ensureArtifacts } from '../../helpers/artifacts.ts';
 import { lab } from '../../helpers/cli.ts';
 import { ensureEngine, realLab, stopEngine } from '../../helpers/engine.ts';
@@ -60,6 +61,23 @@ describe('every fault, end to end on one real cluster', () => {
     for (const line of measured.unexplained) console.log(`  not in the catalog: ${line}`);
     expect(measured.distinct).toBeGreaterThan(10);
     expect(measured.explained / measured.distinct).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('the workers run the pinned containerd, runc and CNI plugins, and the kubelet takes its cgroup driver from containerd', async () => {
+    const version = (name: string) => findComponent(name)!.version;
+    for (const node of ['node-0', 'node-1']) {
+      const script = [
+        'containerd --version; runc --version; /opt/cni/bin/bridge 2>&1 | head -1',
+        'echo "runtimeconfig-errors $(journalctl -u kubelet --no-pager | grep -c "RuntimeConfig from runtime service failed")"',
+        'journalctl -u kubelet --no-pager | grep -o "Using cgroup driver setting received from the CRI runtime.*" | tail -1',
+      ].join('; ');
+      const result = await provider.exec(LAB, node, ['bash', '-c', script], { timeoutMs: 30_000 });
+      expect(result.stdout, node).toContain(`containerd github.com/containerd/containerd/v2 ${version('containerd')}`);
+      expect(result.stdout, node).toContain(`runc version ${version('runc').replace(/^v/, '')}`);
+      expect(result.stdout, node).toContain(`CNI bridge plugin ${version('cni-plugins')}`);
+      expect(result.stdout, node).toContain('runtimeconfig-errors 0');
+      expect(result.stdout, node).toMatch(/cgroupDriver="systemd"/);
+    }
   });
 
   it('pods resolve like on a normal cluster, and busybox\'s tools behave like upstream\'s', { timeout: 240_000 }, async () => {

@@ -17,11 +17,23 @@ const healthy: HostFacts = {
   distro: { id: 'debian', like: [] },
   isRoot: true,
   inotifyInstances: 8192,
+  missingSourceBuildNeeds: [],
 };
 
 const verdictOf = (facts: HostFacts, name: string) => diagnose(facts).find((r) => r.name === name)!;
 
 describe('doctor verdicts', () => {
+  it('says which cgroup driver the workers get, and that containerd and the kubelet agree on it, on either kind of host', () => {
+    expect(verdictOf({ ...healthy, cgroupLayout: 'v2' }, 'cgroup driver').detail).toMatch(/^systemd on this cgroup v2 host: .*SystemdCgroup = true.*cgroupDriver: systemd/);
+    expect(verdictOf({ ...healthy, cgroupLayout: 'hybrid' }, 'cgroup driver').detail).toMatch(/^systemd on this cgroup v1 host: .*SystemdCgroup = true.*cgroupDriver: systemd/);
+    expect(verdictOf({ ...healthy, cgroupLayout: 'v1' }, 'cgroup driver').verdict).toBe('ok');
+  });
+
+  it('warns when runc could not be built from source, only where Go is', () => {
+    expect(verdictOf({ ...healthy, missingSourceBuildNeeds: ['seccomp.h'] }, 'source builds')).toMatchObject({ verdict: 'warn', fix: expect.stringContaining('lab setup') });
+    expect(verdictOf({ ...healthy, goVersion: null, missingSourceBuildNeeds: ['seccomp.h'] }, 'source builds').verdict).toBe('ok');
+  });
+
   it('passes a healthy host', () => {
     const results = diagnose(healthy);
     expect(results.every((r) => r.verdict === 'ok')).toBe(true);
