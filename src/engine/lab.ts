@@ -166,7 +166,7 @@ export class LabEngine {
     const { health, restarted } = await bringUpMachines(this.lab, this.provider, snapshot?.id);
     await this.setup.registry(this.lab, this.provider);
     if (snapshot) await this.restore(snapshot);
-    else if (restarted.length > 0) await this.waitForRecovery();
+    else if (restarted.length > 0) await this.recoverFromRestart();
     if (chapter === undefined) return health;
     if (this.progress().fault) {
       throw new LabError('this lab has a fault to fix, so its chapters are not replayed', 'fix it (lab check grades the fix), or give up on it: lab giveup');
@@ -229,6 +229,17 @@ export class LabEngine {
       }
       throw error;
     }
+  }
+
+  /**
+   * After a reboot or a dockerd restart, the machines come back without what does not survive one
+   * (Docker rewrites /etc/hosts, pod routes are gone) and with components still restarting: first
+   * give them time, then settle the chapters the lab had finished with the course's own steps.
+   */
+  private async recoverFromRestart(): Promise<void> {
+    if (await this.waitForRecovery()) return;
+    const finished = completedChapter(this.course.chapters, this.progress().passed);
+    if (finished > 0) await this.settle(finished, 'recovering after a restart');
   }
 
   /** Snapshots this engine made, newest first, each with whether the course as it is now may use it. */
