@@ -1,16 +1,15 @@
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabEngine } from '../../src/engine/lab.ts';
 import { startServer, type RunningServer } from '../../src/web/server.ts';
 import { ensureUiBuilt } from '../../src/web/ui-build.ts';
 import { ensureArtifacts } from '../helpers/artifacts.ts';
-import { ensureChromium } from '../helpers/browser.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { ensureEngine, realLab } from '../helpers/engine.ts';
 
 const LAB = `it-cluster-${process.pid.toString(36)}`;
 const ARTIFACTS = 'test-results';
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const KUBECTL = 'kubectl --kubeconfig /root/admin.kubeconfig';
 
 /**
@@ -37,7 +36,7 @@ describe('the cluster map and the swimlane', () => {
     await engine.up(engine.lastChapter);
     await onServer(`${KUBECTL} create deployment mapped --image=nginx:latest --replicas=2 && ${KUBECTL} rollout status deployment/mapped --timeout=150s`);
     server = await startServer({ engine, host: '127.0.0.1', port: 0, uiDir: await ensureUiBuilt() });
-    browser = await chromium.launch({ executablePath: await ensureChromium(), args: CHROMIUM_FLAGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 1_200_000);

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/web/server.ts';
 import { ensureUiBuilt } from '../../src/web/ui-build.ts';
-import { ensureChromium } from '../helpers/browser.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { fakeLab } from '../helpers/fake-course.ts';
 import type { FakeProvider } from '../helpers/fake-provider.ts';
 
@@ -20,7 +20,6 @@ const deepText = (page: Page, selector: string): Promise<string> =>
     };
     return walk(root).replace(/\s+/g, ' ');
   });
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /**
  * The page's own logic on the in-memory fake lab (seconds, no Docker): the start page, jobs and
@@ -36,7 +35,7 @@ describe('the browser lab on a fake lab', () => {
     const made = fakeLab();
     provider = made.provider;
     server = await startServer({ engine: made.engine, host: '127.0.0.1', port: 0, uiDir: await ensureUiBuilt() });
-    browser = await chromium.launch({ executablePath: await ensureChromium(), args: CHROMIUM_FLAGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 120_000);

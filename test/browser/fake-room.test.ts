@@ -1,14 +1,13 @@
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Room } from '../../src/room/room.ts';
 import { startRoomServer, type RunningRoomServer } from '../../src/web/room-server.ts';
 import { ensureUiBuilt } from '../../src/web/ui-build.ts';
-import { ensureChromium } from '../helpers/browser.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { fakeRoom, GiB, labsSettled, type FakeRoomWorld } from '../helpers/fake-room.ts';
 
 const ARTIFACTS = 'test-results';
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /**
  * A room's pages on fake engines (seconds, no Docker): the board, three learners joining from their
@@ -36,7 +35,7 @@ describe('a room in the browser, on fake engines', () => {
     uiDir = await ensureUiBuilt();
     await start();
     await labsSettled(room);
-    browser = await chromium.launch({ executablePath: await ensureChromium(), args: CHROMIUM_FLAGS });
+    browser = await launchChromium();
     board = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 120_000);

@@ -1,37 +1,16 @@
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DockerProvider } from '../../vm/docker-provider.ts';
 import { startServer, type RunningServer } from '../../src/web/server.ts';
 import { ensureUiBuilt } from '../../src/web/ui-build.ts';
 import { ensureArtifacts } from '../helpers/artifacts.ts';
-import { ensureChromium } from '../helpers/browser.ts';
+import { launchChromium, waitForScreen, typeInto } from '../helpers/browser.ts';
 import { ensureEngine, realLab } from '../helpers/engine.ts';
 
 const LAB = `it-ui-${process.pid.toString(36)}`;
 const ARTIFACTS = 'test-results';
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-/** The visible text of one machine's terminal. */
-const screenOf = (page: Page, machine: string) => page.locator(`machine-terminal[machine="${machine}"] .xterm-rows`).innerText();
-
-async function waitForScreen(page: Page, machine: string, test: (text: string) => boolean, what: string): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = await screenOf(page, machine);
-    if (test(text)) return text;
-    await page.waitForTimeout(200);
-  }
-  throw new Error(`${machine} terminal never showed ${what}; it shows:\n${text}`);
-}
-
-async function typeInto(page: Page, machine: string, line: string): Promise<void> {
-  await page.locator(`machine-terminal[machine="${machine}"] .xterm-screen`).click();
-  await page.keyboard.type(line);
-  await page.keyboard.press('Enter');
-}
 
 const sttySize = (text: string): string[] => [...text.matchAll(/^(\d+) (\d+)\s*$/gm)].map((m) => `${m[1]} ${m[2]}`);
 
@@ -49,7 +28,7 @@ describe('the browser lab', () => {
     const engine = realLab(LAB, provider);
     await engine.up();
     server = await startServer({ engine, host: '127.0.0.1', port: 0, uiDir: await ensureUiBuilt() });
-    browser = await chromium.launch({ executablePath: await ensureChromium(), args: CHROMIUM_FLAGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 900_000);

@@ -1,36 +1,16 @@
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabEngine } from '../../src/engine/lab.ts';
 import { startServer, type RunningServer } from '../../src/web/server.ts';
 import { ensureUiBuilt } from '../../src/web/ui-build.ts';
 import { ensureArtifacts } from '../helpers/artifacts.ts';
-import { ensureChromium } from '../helpers/browser.ts';
+import { launchChromium, waitForScreen, typeInto } from '../helpers/browser.ts';
 import { ensureEngine, realLab } from '../helpers/engine.ts';
 
 const LAB = `it-learner-${process.pid.toString(36)}`;
 const ARTIFACTS = 'test-results';
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const FAULT = 'scheduler-stopped';
-
-const screenOf = (page: Page, machine: string) => page.locator(`machine-terminal[machine="${machine}"] .xterm-rows`).innerText();
-
-async function waitForScreen(page: Page, machine: string, test: (text: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = await screenOf(page, machine).catch(() => '');
-    if (test(text)) return text;
-    await page.waitForTimeout(100);
-  }
-  throw new Error(`${machine} terminal never showed ${what}; it shows:\n${text}`);
-}
-
-async function typeInto(page: Page, machine: string, line: string): Promise<void> {
-  await page.locator(`machine-terminal[machine="${machine}"] .xterm-screen`).click();
-  await page.keyboard.type(line);
-  await page.keyboard.press('Enter');
-}
 
 /** Waits until the page's job panel says the job ended; fails with the job's own words if it failed. */
 async function waitForJob(page: Page, timeoutMs: number): Promise<void> {
@@ -56,7 +36,7 @@ describe('a learner in the browser lab', () => {
     await ensureArtifacts();
     engine = realLab(LAB);
     server = await startServer({ engine, host: '127.0.0.1', port: 0, uiDir: await ensureUiBuilt() });
-    browser = await chromium.launch({ executablePath: await ensureChromium(), args: CHROMIUM_FLAGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 900_000);

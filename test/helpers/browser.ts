@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { setupHost } from '../../src/host/setup.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -7,4 +8,33 @@ export const CHROMIUM = '/usr/bin/chromium';
 export async function ensureChromium(): Promise<string> {
   if (!existsSync(CHROMIUM)) await setupHost({ dev: true });
   return CHROMIUM;
+}
+
+/** The flags every browser test launches Debian's chromium with (it must never download or phone home). */
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: await ensureChromium(), args: CHROMIUM_FLAGS });
+}
+
+/** The visible text of one machine's terminal. */
+export const screenOf = (page: Page, machine: string): Promise<string> => page.locator(`machine-terminal[machine="${machine}"] .xterm-rows`).innerText();
+
+/** Waits until a machine's terminal shows what `test` looks for; fails with what it shows instead. */
+export async function waitForScreen(page: Page, machine: string, test: (text: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await screenOf(page, machine).catch(() => '');
+    if (test(text)) return text;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`${machine} terminal never showed ${what}; it shows:\n${text}`);
+}
+
+/** Types a line into a machine's terminal as a learner would, and presses Enter. */
+export async function typeInto(page: Page, machine: string, line: string): Promise<void> {
+  await page.locator(`machine-terminal[machine="${machine}"] .xterm-screen`).click();
+  await page.keyboard.type(line);
+  await page.keyboard.press('Enter');
 }
