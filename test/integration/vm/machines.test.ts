@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binaryPath } from '../../../src/artifacts/cache.ts';
+import { findComponent, hostPlatform } from '../../../src/artifacts/manifest.ts';
 import { ensureBusyboxImage } from '../../../vm/pod-images.ts';
 import { DockerProvider, LAB_LABEL } from '../../../vm/docker-provider.ts';
 import { MACHINES } from '../../../src/lab/topology.ts';
@@ -62,7 +65,18 @@ describe('lab machines on the real Docker engine', () => {
     expect(ok.stderr).toBe('err\n');
   });
 
-  it('node-0 runs a nested container with containerd', async () => {
+  it('node-0 runs a nested container with the course\'s containerd and runc', async () => {
+    // The machine image has no container runtime (chapter 9 installs it): copy the pinned binaries in, as that chapter does.
+    const platform = hostPlatform();
+    const binaries = [
+      ...['containerd', 'containerd-shim-runc-v2', 'ctr'].map((name) => ({ component: 'containerd', name, dir: '/bin' })),
+      { component: 'runc', name: 'runc', dir: '/usr/local/bin' },
+    ];
+    for (const { component, name, dir } of binaries) {
+      const file = binaryPath(findComponent(component)!, name, platform);
+      const copied = await provider.exec(LAB_A, 'node-0', ['sh', '-c', `cat > ${dir}/${name} && chmod 755 ${dir}/${name}`], { input: readFileSync(file) });
+      expect(copied.exitCode, copied.stderr).toBe(0);
+    }
     const image = await ensureBusyboxImage(provider.docker, 'hardway/busybox:it');
     const archive = await provider.docker.getImage(image).get();
     const chunks: Buffer[] = [];
@@ -70,7 +84,8 @@ describe('lab machines on the real Docker engine', () => {
     const copied = await provider.exec(LAB_A, 'node-0', ['sh', '-c', 'cat > /root/busybox.tar'], { input: Buffer.concat(chunks) });
     expect(copied.exitCode, copied.stderr).toBe(0);
     const script = [
-      'systemctl start containerd',
+      'systemd-run --unit=containerd-it /bin/containerd',
+      'for i in $(seq 50); do ctr version >/dev/null 2>&1 && break; sleep 0.2; done',
       'ctr -n k8s.io images import /root/busybox.tar >/dev/null',
       'ctr -n k8s.io run --rm docker.io/hardway/busybox:it nested /bin/sh -c "echo hello from a nested container; hostname"',
     ].join(' && ');
