@@ -19,15 +19,9 @@ const BUILDERS: Record<string, (docker: Docker, tag: string, image: PodImage) =>
   coredns: (docker, tag, image) => buildCoredns(docker, tag, image.file ?? ''),
 };
 
-/** The tag an image has in the local Docker engine: hardway/<name>:<tag>. */
-/** Raised when a recipe changes what it builds, so an engine's older build of the same image is not reused. */
-const RECIPE_REVISION: Record<string, string> = { busybox: 'r2' };
-
+/** The tag an image has in the local Docker engine: hardway/<name>:<tag>[-<revision>]. */
 const recipeName = (image: PodImage): string => image.registryPath.split('/').pop()!.split(':')[0]!;
-const localTag = (image: PodImage): string => {
-  const revision = RECIPE_REVISION[recipeName(image)];
-  return `hardway/${image.registryPath.split('/').pop()!}${revision ? `-${revision}` : ''}`;
-};
+const localTag = (image: PodImage): string => `hardway/${image.registryPath.split('/').pop()!}${image.revision ? `-${image.revision}` : ''}`;
 
 /** Builds each image the engine does not have yet, then copies it into the lab's registry with skopeo. */
 export async function publishPodImages(docker: Docker, images: PodImage[], registry: string): Promise<void> {

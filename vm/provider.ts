@@ -13,6 +13,8 @@ export interface PodImage {
   registryPath: string;
   /** A host file the image is made around (a built binary), when it has one. */
   file?: string;
+  /** Raised when its recipe changes what it builds, so an engine's older build is not reused (and snapshots are keyed anew). */
+  revision?: string;
 }
 
 /** What a lab machine is made from. */

@@ -16,6 +16,7 @@ import { chapterByNumber, currentPosition, resolveStep, type Position } from './
 import { completedChapter, hashTree, pickSnapshot, readSnapshot, snapshotId, snapshotKey, snapshotMeta, type Snapshot, type StateInputs } from './snapshots.ts';
 import { collectTrace, listTraceable, type Traceable } from '../trace/collect.ts';
 import { parseTarget, targetName, type Trace } from '../trace/model.ts';
+import { timeScale } from '../util/time.ts';
 import { loadMapLayout, type MapLayout } from '../map/layout.ts';
 import { readClusterMap, type ClusterMap } from '../map/status.ts';
 
@@ -92,12 +93,15 @@ export const REAL_SETUP: LabSetup = {
     });
   },
   registry: stockRegistry,
-  recoveryMs: 240_000,
+  // A slow host (HARDWAY_TIME_SCALE) gets longer to bring its components back after a restart.
+  get recoveryMs() {
+    return 240_000 * timeScale();
+  },
   pollMs: 3000,
   stateInputs: () => ({
     courseFiles: hashTree(fromPackage('labs', 'files')),
     artifacts: loadManifest().map((c) => `${c.name}@${c.version}`).join(','),
-    podImages: podImages().map((i) => `${i.reference}=${i.registryPath}`).join(','),
+    podImages: podImages().map((i) => `${i.reference}=${i.registryPath}${i.revision ? `@${i.revision}` : ''}`).join(','),
   }),
 };
 

@@ -38,7 +38,8 @@ export function podImages(): PodImage[] {
   const tag = coredns.version.replace(/^v/, '');
   return [
     { reference: 'registry.k8s.io/pause:3.10', registryPath: 'pause:3.10' },
-    { reference: 'docker.io/library/busybox:latest', registryPath: 'library/busybox:latest' },
+    // r2: busybox from Debian trixie where the host's is older than 1.36 (nslookup without search domains).
+    { reference: 'docker.io/library/busybox:latest', registryPath: 'library/busybox:latest', revision: 'r2' },
     { reference: 'docker.io/library/nginx:latest', registryPath: 'library/nginx:latest' },
     { reference: `docker.io/coredns/coredns:${tag}`, registryPath: `coredns/coredns:${tag}`, file: binaryPath(coredns, 'coredns', hostPlatform()) },
   ];

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerProvider } from '../../../vm/docker-provider.ts';
-import { gradeFix, injectFault, loadFaults, loadHealth, runActions, waitForFix, checkHealth } from '../../../src/engine/faults.ts';
+import { type Fault, gradeFix, injectFault, loadFaults, loadHealth, runActions, waitForFix, checkHealth } from '../../../src/engine/faults.ts';
+import { loadMapLayout } from '../../../src/map/layout.ts';
+import { readClusterMap } from '../../../src/map/status.ts';
 import { collectLogs } from '../../../src/logs/collect.ts';
 import { coverage, loadCatalog } from '../../../src/logs/catalog.ts';
 import type { LogEntry } from '../../../src/logs/parse.ts';
@@ -34,6 +36,22 @@ async function waitForSignature(provider: DockerProvider, since: number, compone
 }
 
 const catalog = loadCatalog();
+const mapLayout = loadMapLayout([...new Set(health.health.map((h) => h.component))]);
+
+/**
+ * During an exercise the live map may say only what the learner could observe: each red box explained by its
+ * labs/health.yaml words, nothing of the fault itself. Which boxes the fault turned red is printed for the notes.
+ */
+async function expectMapShowsOnlyObservations(provider: DockerProvider, fault: Fault, failingChecks: object[]): Promise<void> {
+  const map = await readClusterMap(provider, LAB, health, mapLayout);
+  const shown = JSON.stringify(map);
+  for (const secret of [fault.id, fault.title, ...fault.hints, ...fault.solve.map((a) => a.run)]) expect(shown, `the map names the fault: ${secret}`).not.toContain(secret);
+  const words = new Set(health.health.map((h) => h.fail));
+  const red = map.boxes.filter((b) => b.state === 'failing');
+  for (const box of red) expect(words.has(box.message!), `${box.id}: "${box.message}" is not a health check's words`).toBe(true);
+  const failingComponents = new Set(health.health.filter((h) => failingChecks.includes(h)).map((h) => h.component));
+  console.log(`map during ${fault.id}: red ${red.map((b) => b.id).join(', ') || 'nothing'}; health checks failing for ${[...failingComponents].join(', ') || 'nothing'}`);
+}
 /** When the lab began: the healthy cluster's own warnings are those from here to the first fault. */
 let builtFrom = 0;
 
@@ -128,6 +146,7 @@ describe('every fault, end to end on one real cluster', () => {
         }
         const broken = await gradeFix(provider, LAB, fault, health);
         expect(broken.passed, 'the fix check passed while the fault was in').toBe(false);
+        await expectMapShowsOnlyObservations(provider, fault, broken.failures.map((f) => f.check));
         const solved = await runActions(provider, LAB, fault.solve);
         solvedAlready = true;
         expect(solved.ok, solved.output).toBe(true);

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UnhealthyClusterError } from '../../../src/engine/lab.ts';
+import { REAL_SETUP, UnhealthyClusterError } from '../../../src/engine/lab.ts';
 import { readProgress } from '../../../src/engine/progress.ts';
 import { SolveError } from '../../../src/engine/runner.ts';
 import { LabError } from '../../../src/util/errors.ts';
@@ -194,5 +194,21 @@ describe('the engine: break and fix', () => {
     const { engine } = await finishedLab();
     await engine.breakCluster({ id: 'etcd-down' });
     await expect(engine.up(3)).rejects.toThrow(/has a fault to fix/);
+  });
+});
+
+describe('the real setup', () => {
+  it('gives a slow host (HARDWAY_TIME_SCALE) more time to recover after a restart, and keys snapshots by pod image recipe revisions', () => {
+    const before = process.env.HARDWAY_TIME_SCALE;
+    try {
+      delete process.env.HARDWAY_TIME_SCALE;
+      const normal = REAL_SETUP.recoveryMs;
+      process.env.HARDWAY_TIME_SCALE = '3';
+      expect(REAL_SETUP.recoveryMs).toBe(3 * normal);
+    } finally {
+      if (before === undefined) delete process.env.HARDWAY_TIME_SCALE;
+      else process.env.HARDWAY_TIME_SCALE = before;
+    }
+    expect(REAL_SETUP.stateInputs().podImages).toMatch(/busybox:latest=library\/busybox:latest@r\d/);
   });
 });
