@@ -1,6 +1,7 @@
 import { LabEngine, REAL_SETUP, type Course, type LabSetup } from '../engine/lab.ts';
 import { clearProgress, stepKey, updateProgress } from '../engine/progress.ts';
 import { LabError } from '../util/errors.ts';
+import { Progress } from '../util/output.ts';
 import { LabApi, type ApiAnswer } from '../web/api.ts';
 import { TerminalRegistry } from '../web/terminals.ts';
 import type { MachineProvider, Terminal } from '../../vm/provider.ts';
@@ -118,6 +119,8 @@ export class Room {
   readonly limiter: RateLimiter;
   private ending: Promise<void> | null = null;
   private closed = false;
+  /** Per engine, the first lab this process makes there: it keeps a snapshot the engine's later labs start from. */
+  private readonly seeds = new Map<number, Promise<unknown>>();
 
   constructor(
     readonly store: RoomStore,
@@ -238,19 +241,32 @@ export class Room {
     }
   }
 
-  /** Starts (or continues) making a lab at the room's chapter, as the page's Start button would: a job with progress, shown at once. */
+  /**
+   * Starts (or continues) making a lab at the room's chapter, as the page's Start button would: a job with progress, shown at once.
+   * The first lab on each engine replays the chapters and keeps a snapshot (unless one matches already); the
+   * engine's other labs wait for it and restore that snapshot, which is much cheaper than replaying them all at once.
+   */
   private build(runtime: LabRuntime): void {
     const { chapter } = runtime.row;
+    const engineId = runtime.engine.id;
+    const seed = this.seeds.get(engineId);
     let job;
     try {
       job = runtime.api.jobs.start('up', `Making your lab at chapter ${chapter}`, async () => {
-        await runtime.lab.up(chapter);
+        if (seed) {
+          const waiting = new Progress('lab');
+          waiting.update("waiting for the room's first lab on this engine to keep a snapshot to start from");
+          await seed.catch(() => undefined);
+          waiting.done("the room's first lab on this engine is made: starting from its snapshot (or replaying, if none was kept)");
+        }
+        await runtime.lab.up(chapter, { keepSnapshot: !seed });
         return { chapter };
       }, { chapter, fresh: true });
     } catch (error) {
       this.log(`room ${this.roomRow.name}: lab ${runtime.row.name} not started: ${(error as Error).message}`);
       return;
     }
+    if (!seed) this.seeds.set(engineId, runtime.api.jobs.settled());
     void runtime.api.jobs.settled().then((view) => {
       if (this.closed || view?.id !== job.id) return;
       const row = this.store.labById(runtime.row.id);

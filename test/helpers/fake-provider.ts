@@ -23,6 +23,8 @@ export class FakeProvider implements MachineProvider {
   readonly slowFacts = new Map<string, number>();
   /** Snapshots: the lab's facts when it was saved. */
   readonly snapshots = new Map<string, SnapshotRecord & { facts: string[] }>();
+  /** Which snapshot each lab's machines were made from, for the labs restored from one. */
+  readonly restoredFrom = new Map<string, string>();
   /** Facts a restored lab does not get back (what names the old network, or lives in tmpfs). */
   readonly lostOnRestore = new Set<string>();
   /** Each lab's subnet: a new lab gets the next one, as on the real engine. */
@@ -62,6 +64,7 @@ export class FakeProvider implements MachineProvider {
       const snapshot = this.snapshots.get(spec.snapshot);
       if (!snapshot) throw new Error(`(HTTP code 404) no such image - hardway/snapshot:${spec.snapshot}-${spec.name}`);
       if (lab.size === 0) this.facts.set(spec.lab, new Set(snapshot.facts.filter((f) => !this.lostOnRestore.has(f))));
+      this.restoredFrom.set(spec.lab, spec.snapshot);
     }
     lab.set(spec.name, machine);
     return machine;

@@ -87,6 +87,19 @@ describe('a room on fake engines', () => {
     expect(world.engines[0]!.provider.machines.get('day-1')).toBeUndefined();
   });
 
+  it('pre-warms from a snapshot: the first lab on an engine replays and keeps one, the others start from it', async () => {
+    const world = fakeRoom({ chapter: 3, prewarm: 3 }, [24 * GiB]);
+    const { room, store } = await world.open();
+    await labsSettled(room);
+    const provider = world.engines[0]!.provider;
+    expect(store.labs(room.row.id).map((l) => l.state)).toEqual(['ready', 'ready', 'ready']);
+    expect(provider.snapshots.size).toBe(1);
+    const [kept] = provider.snapshots.keys();
+    expect(Object.fromEntries(provider.restoredFrom)).toEqual({ 'day-2': kept, 'day-3': kept });
+    for (const name of ['day-1', 'day-2', 'day-3']) expect(room.labs.get(name)!.lab.progress()).toMatchObject({ chapter: 3, passed: ['1/a1', '1/a2', '2/b1', '2/b2'] });
+    expect(room.labs.get('day-3')!.api.jobs.view()!.lines.map((l) => l.text).join('\n')).toMatch(/the room's first lab on this engine is made: starting from its snapshot/);
+  });
+
   it('a join takes a pre-warmed lab at once; with none left it builds one; wrong codes, bad names and floods are refused', async () => {
     const world = fakeRoom({ prewarm: 1 });
     const { room, store } = await world.open({ limiter: new RateLimiter(4, 4, 100, 100) });
