@@ -6,7 +6,7 @@ import { startServer, type RunningServer } from '../../src/web/server.ts';
 import { ensureUiBuilt } from '../../src/web/ui-build.ts';
 import { ensureArtifacts } from '../helpers/artifacts.ts';
 import { launchChromium } from '../helpers/browser.ts';
-import { ensureEngine, realLab } from '../helpers/engine.ts';
+import { ensureEngine, realLab, upToCluster } from '../helpers/engine.ts';
 
 const LAB = `it-cluster-${process.pid.toString(36)}`;
 const ARTIFACTS = 'test-results';
@@ -33,7 +33,7 @@ describe('the cluster map and the swimlane', () => {
     await ensureEngine();
     await ensureArtifacts();
     engine = realLab(LAB);
-    await engine.up(engine.lastChapter);
+    await upToCluster(engine);
     await onServer(`${KUBECTL} create deployment mapped --image=nginx:latest --replicas=2 && ${KUBECTL} rollout status deployment/mapped --timeout=150s`);
     server = await startServer({ engine, host: '127.0.0.1', port: 0, uiDir: await ensureUiBuilt() });
     browser = await launchChromium();

@@ -18,6 +18,15 @@ export function realLab(lab: string, provider: MachineProvider = new DockerProvi
   return new LabEngine(provider, lab, loadCourseData());
 }
 
+/**
+ * Builds the lab to the finished cluster (the chapter after the cluster-built milestone). The first test file
+ * to do so keeps a snapshot; the others restore it (the snapshot test proves a restored lab passes every check
+ * a replayed one does), which keeps the suite's time inside CI's budget as the course grows.
+ */
+export async function upToCluster(engine: LabEngine): Promise<void> {
+  await engine.up(engine.clusterChapter, { keepSnapshot: true });
+}
+
 /** Stops the Docker engine as a host reboot would: every container stops with it. */
 export async function stopEngine(timeoutMs = 60_000): Promise<void> {
   if (existsSync('/run/systemd/system')) {

@@ -81,15 +81,16 @@ describe('chapters on a real lab', () => {
     await provider.deleteLab(FRESH);
   }, WHOLE_COURSE_MS);
 
+  // The test above already ran every solution; chapter 5 (machines, hosts, certificates) is enough to prove the
+  // replay and the resume, and --no-snapshot keeps it a replay whatever snapshots earlier test files kept.
   it('lab up N replays the chapters before N, persists progress, and a re-run solves nothing again', () => {
-    const last = Math.max(...loadCourse().map((c) => c.number));
-    const first = lab(['up', String(last), '--lab', RESUME], state, 900_000);
+    const first = lab(['up', '5', '--no-snapshot', '--lab', RESUME], state, 900_000);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toMatch(/solved/);
     const chapters = lab(['chapters', '--lab', RESUME], state);
     expect(chapters.stdout).toMatch(/✓ +1 +Prerequisites and machines +1\/1 steps/);
 
-    const again = lab(['up', String(last), '--lab', RESUME], state, 900_000);
+    const again = lab(['up', '5', '--lab', RESUME], state, 900_000);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).not.toMatch(/ solved/);
     expect(again.stderr).toMatch(/already done/);

@@ -6,7 +6,7 @@ import type { LabEngine } from '../../../src/engine/lab.ts';
 import type { Trace, TraceEntry } from '../../../src/trace/model.ts';
 import { ensureArtifacts } from '../../helpers/artifacts.ts';
 import { lab } from '../../helpers/cli.ts';
-import { ensureEngine, realLab } from '../../helpers/engine.ts';
+import { ensureEngine, realLab, upToCluster } from '../../helpers/engine.ts';
 
 const LAB = `it-trace-${process.pid.toString(36)}`;
 const state = { HARDWAY_STATE: mkdtempSync(join(tmpdir(), 'hardway-trace-state-')) };
@@ -25,7 +25,7 @@ describe('lab trace on a real cluster', () => {
     await ensureEngine();
     await ensureArtifacts();
     engine = realLab(LAB);
-    await engine.up(engine.lastChapter);
+    await upToCluster(engine);
   }, 1_200_000);
 
   afterAll(async () => {
