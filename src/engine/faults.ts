@@ -31,6 +31,8 @@ export interface Fault {
 export interface HealthChecks {
   health: (Check & { machine: MachineName; component: string })[];
   guards: (Check & { machine: MachineName })[];
+  /** What a planned shutdown does before the machines stop (a snapshot); each action's failure is ignored. */
+  shutdown?: Action[];
 }
 
 export const DEFAULT_FAULTS_DIR = fromPackage('labs', 'faults');

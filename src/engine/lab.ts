@@ -11,7 +11,7 @@ import type { MachineProvider } from '../../vm/provider.ts';
 import type { Chapter, Step } from './course.ts';
 import { checkHealth, gradeFix, injectFault, runActions, waitForFix, type Fault, type HealthChecks } from './faults.ts';
 import { clearProgress, markPassed, readProgress, stepKey, updateProgress, type ActiveFault, type Progress as LabProgress } from './progress.ts';
-import { checkStep, fastForward, SolveError, solveStep, type CheckOutcome, type ExecOutcome } from './runner.ts';
+import { checkStep, fastForward, runScript, SolveError, solveStep, type CheckOutcome, type ExecOutcome } from './runner.ts';
 import { chapterByNumber, currentPosition, resolveStep, type Position } from './session.ts';
 import { completedChapter, hashTree, pickSnapshot, readSnapshot, snapshotId, snapshotKey, snapshotMeta, type Snapshot, type StateInputs } from './snapshots.ts';
 import { collectTrace, listTraceable, type Traceable } from '../trace/collect.ts';
@@ -291,6 +291,8 @@ export class LabEngine {
     const { subnet } = await this.provider.createNetwork(this.lab);
     const id = snapshotId(chapter, key);
     const passed = steps.map(({ chapter: c, step }) => stepKey(c.number, step.id));
+    progress.update('shutting the cluster down');
+    for (const action of this.course.health.shutdown ?? []) await runScript(this.provider, this.lab, action.machine, action.run).catch(() => null);
     progress.update('stopping the machines');
     await Promise.all(machines.map((m) => this.provider.stop(this.lab, m.name)));
     let record;

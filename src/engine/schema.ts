@@ -104,5 +104,6 @@ export const healthSchema = {
   properties: {
     health: { type: 'array', minItems: 1, items: { ...check, required: [...check.required, 'component'], properties: { ...check.properties, component: { type: 'string' } } } },
     guards: { type: 'array', minItems: 1, items: check },
+    shutdown: { type: 'array', items: action },
   },
 } as const;

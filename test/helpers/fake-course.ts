@@ -40,12 +40,12 @@ export function fault(id: string, component: string, difficulty: 1 | 2 | 3, mach
   };
 }
 
-/** Three chapters of two steps; two faults; health is the fact "healthy". */
+/** Three chapters of two steps; two faults; health is the fact "healthy"; a shutdown whose first action fails. */
 export function fakeCourse(): Course {
   return {
     chapters: [chapter(1, [step('a1'), step('a2')]), chapter(2, [step('b1'), step('b2')]), chapter(3, [step('c1'), step('c2')])],
     faults: [fault('etcd-down', 'etcd', 1), fault('proxy-gone', 'kube-proxy', 2), fault('dns-loop', 'coredns', 2)],
-    health: { health: [{ machine: 'server', component: 'cluster', run: 'has healthy', fail: 'the cluster is not healthy' }], guards: [{ machine: 'server', run: 'lacks shortcut', fail: 'a shortcut was taken' }] },
+    health: { health: [{ machine: 'server', component: 'cluster', run: 'has healthy', fail: 'the cluster is not healthy' }], guards: [{ machine: 'server', run: 'lacks shortcut', fail: 'a shortcut was taken' }], shutdown: [{ machine: 'server', run: 'fail' }, { machine: 'server', run: 'count shutdown' }] },
   };
 }
 

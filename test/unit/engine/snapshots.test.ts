@@ -84,6 +84,8 @@ describe('LabEngine snapshots (fake provider)', () => {
     expect(snapshot.chapter).toBe(2);
     expect(snapshot.passed).toEqual(['1/a1', '1/a2', '2/b1', '2/b2']);
     expect(snapshot.lab).toBe('first');
+    // The planned shutdown ran on the running machines, past its failing first action.
+    expect(provider.counters.get('shutdown')).toBe(1);
     expect((await provider.list('first')).every((m) => m.state === 'running')).toBe(true);
     const listed = await engine.snapshots();
     expect(listed.map((l) => [l.snapshot.id, l.usable])).toEqual([[snapshot.id, true]]);
