@@ -6,7 +6,11 @@ import Docker from 'dockerode';
 /**
  * A second Docker engine on this host, next to the main one (which it never touches): its own
  * socket, data root, exec root (with its own containerd), pidfile, cgroup parent and address pool,
- * and no default bridge.
+ * and a default bridge of its own, made here.
+ *
+ * Never --bridge=none: a dockerd started so deletes the host's docker0 link (removeDefaultBridgeInterface),
+ * which is the main engine's default bridge; the main dockerd then fails every container on its
+ * default network ("could not find bridge docker0") until the link is made again.
  *
  * It runs with --iptables=false: two dockerds that both manage iptables rewrite each other's
  * chains (DOCKER, DOCKER-ISOLATION-*) on start, and the main one serves other labs. Without its
@@ -42,6 +46,8 @@ export interface SecondEngineOptions {
   timeoutMs?: number;
   /** Add the FORWARD accepts machines of one lab need (see above); false only to show they are needed. */
   labRules?: boolean;
+  /** The address of its default bridge (a link this helper makes, and removes). */
+  bridgeAddress?: string;
 }
 
 export async function startSecondEngine(options: SecondEngineOptions = {}): Promise<SecondEngine> {
@@ -52,6 +58,8 @@ export async function startSecondEngine(options: SecondEngineOptions = {}): Prom
   const socket = join(execRoot, 'docker.sock');
   const subnetPrefix = options.subnetPrefix ?? '10.241';
   const chain = id.toUpperCase();
+  const bridge = id.slice(0, 15);
+  const bridgeAddress = options.bridgeAddress ?? '10.252.0.1/24';
   for (const dir of [dataRoot, execRoot]) mkdirSync(dir, { recursive: true, mode: 0o700 });
   const config = join(execRoot, 'daemon.json');
   writeFileSync(config, '{}\n');
@@ -61,7 +69,7 @@ export async function startSecondEngine(options: SecondEngineOptions = {}): Prom
     `--exec-root=${execRoot}`,
     `--pidfile=${join(execRoot, 'docker.pid')}`,
     `--config-file=${config}`,
-    '--bridge=none',
+    `--bridge=${bridge}`,
     '--iptables=false',
     '--ip-forward=false',
     '--ip-masq=false',
@@ -70,6 +78,7 @@ export async function startSecondEngine(options: SecondEngineOptions = {}): Prom
     '--storage-driver=overlay2',
     '--userland-proxy=false',
   ];
+  makeBridge(bridge, bridgeAddress);
   if (options.labRules !== false) addLabRules(chain, subnetPrefix);
   const started = Date.now();
   const child = spawn('dockerd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -85,7 +94,7 @@ export async function startSecondEngine(options: SecondEngineOptions = {}): Prom
     subnetPrefix,
     startMs: 0,
     output: () => log,
-    stop: () => stopEngine(child, docker, { dataRoot, execRoot, chain, id }),
+    stop: () => stopEngine(child, docker, { dataRoot, execRoot, chain, id, bridge }),
   };
   try {
     const deadline = started + (options.timeoutMs ?? 60_000);
@@ -120,7 +129,7 @@ function removeLabRules(chain: string): void {
   iptables(['-X', chain]);
 }
 
-async function stopEngine(child: ChildProcess, docker: Docker, where: { dataRoot: string; execRoot: string; chain: string; id: string }): Promise<void> {
+async function stopEngine(child: ChildProcess, docker: Docker, where: { dataRoot: string; execRoot: string; chain: string; id: string; bridge: string }): Promise<void> {
   if (child.exitCode === null) {
     try {
       const containers = await docker.listContainers({ all: true });
@@ -149,6 +158,15 @@ async function stopEngine(child: ChildProcess, docker: Docker, where: { dataRoot
   rmSync(where.execRoot, { recursive: true, force: true });
   removeLabRules(where.chain);
   removeCgroupParent(where.id);
+  spawnSync('ip', ['link', 'delete', where.bridge], { stdio: 'ignore' });
+}
+
+function makeBridge(name: string, address: string): void {
+  spawnSync('ip', ['link', 'delete', name], { stdio: 'ignore' });
+  for (const args of [['link', 'add', 'name', name, 'type', 'bridge'], ['addr', 'add', address, 'dev', name], ['link', 'set', name, 'up']]) {
+    const result = spawnSync('ip', args, { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`ip ${args.join(' ')}: ${result.stderr.trim()}`);
+  }
 }
 
 function isAlive(pid: number): boolean {

@@ -228,12 +228,10 @@ describe('a room machine\'s walls, attacked from inside as root', () => {
     if (v1) {
       const peak = readNumber(await hostCgroupFile(provider.docker, container, 'memory', 'memory.max_usage_in_bytes'));
       expect(peak).toBeLessThanOrEqual(ROOM_LIMITS.memoryBytes);
-      // The limit includes swap: the charge that fails is memsw's when the host accounts swap.
-      const failed = await Promise.all(['memory.failcnt', 'memory.memsw.failcnt'].map(async (file) => {
-        const path = await hostCgroupFile(provider.docker, container, 'memory', file);
-        return existsSync(path) ? readNumber(path) : 0;
-      }));
-      expect(failed[0]! + failed[1]!, `failcnt ${failed.join(', ')}`).toBeGreaterThan(0);
+      // cgroup v1's failcnt and oom_kill counters stay 0 on recent kernels: the kernel's own log says whose limit killed what.
+      const { Id } = await provider.docker.getContainer(container).inspect();
+      const log = spawnSync('dmesg', { encoding: 'utf8' }).stdout;
+      expect(log).toMatch(new RegExp(`oom_memcg=[^,]*${Id}[^\\n]*task=tail`));
     } else {
       const events = readFileSync(await hostCgroupFile(provider.docker, container, 'memory', 'memory.events'), 'utf8');
       expect(Number(events.match(/oom_kill (\d+)/)?.[1] ?? 0), events).toBeGreaterThan(0);
