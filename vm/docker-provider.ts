@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { withTimeout } from '../src/util/time.ts';
+import { machineCgroupParent } from './device-wall.ts';
 import { connectEngine, probeEngine } from './engine.ts';
 import { ensureMachineImage, imageTag } from './image.ts';
 import { publishPodImages } from './pod-images.ts';
@@ -35,6 +36,8 @@ export interface DockerProviderOptions {
 
 export class DockerProvider implements MachineProvider {
   private readonly subnetFor: (index: number) => string;
+
+  private cgroupParent: Promise<string | undefined> | undefined;
 
   constructor(
     readonly docker: Docker = connectEngine(),
@@ -107,6 +110,7 @@ export class DockerProvider implements MachineProvider {
       else await this.docker.createVolume({ Name: volume, Labels: labels });
       mounts.push({ Type: 'volume', Source: volume, Target: '/var/lib/containerd' });
     }
+    const cgroupParent = await this.machineCgroupParent(image);
     const container = await this.docker.createContainer({
       name: containerName(spec.lab, spec.name),
       Hostname: spec.name,
@@ -124,6 +128,7 @@ export class DockerProvider implements MachineProvider {
         // A private cgroup namespace: the machine's entrypoint remounts its own subtree read-write,
         // so its systemd, containerd and kubelet see a cgroup root of their own (as on a real server).
         CgroupnsMode: 'private',
+        ...(cgroupParent ? { CgroupParent: cgroupParent } : {}),
         ...(this.options.limits?.memoryBytes ? { Memory: this.options.limits.memoryBytes, MemorySwap: this.options.limits.memoryBytes } : {}),
         ...(this.options.limits?.pids ? { PidsLimit: this.options.limits.pids } : {}),
         Mounts: mounts,
@@ -136,6 +141,15 @@ export class DockerProvider implements MachineProvider {
       },
     } as Docker.ContainerCreateOptions);
     return { lab: spec.lab, name: spec.name, ip: spec.ip, state: 'stopped', containerId: container.id };
+  }
+
+  /** Where machines' cgroups go on this engine (a parent whose device list they cannot widen), found once. */
+  private machineCgroupParent(helperImage: string): Promise<string | undefined> {
+    this.cgroupParent ??= machineCgroupParent(this.docker, helperImage).catch((error: unknown) => {
+      this.cgroupParent = undefined;
+      throw error;
+    });
+    return this.cgroupParent;
   }
 
   async start(lab: string, name: string): Promise<void> {

@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import { pack } from 'tar-fs';
 import { LabError } from '../src/util/errors.ts';
@@ -29,7 +30,28 @@ export async function publishPodImages(docker: Docker, images: PodImage[], regis
     await ensurePodImage(docker, image);
     const progress = new Progress('image registry');
     progress.update(`pushing ${image.reference}`);
-    await skopeoCopy(`docker-daemon:${localTag(image)}`, `docker://${registry}/${image.registryPath}`);
+    await pushFromEngine(docker, localTag(image), `docker://${registry}/${image.registryPath}`);
+  }
+}
+
+/**
+ * Copies an image of this engine (not necessarily the local one) into a registry: skopeo reads an
+ * engine over a unix socket itself; from any other engine (TCP, ssh) the image is saved through
+ * the engine's API into a file skopeo reads.
+ */
+async function pushFromEngine(docker: Docker, tag: string, destination: string): Promise<void> {
+  const socket = (docker.modem as { socketPath?: unknown }).socketPath;
+  if (typeof socket === 'string' && socket) {
+    await skopeoCopy(`docker-daemon:${tag}`, destination, [`--src-daemon-host=unix://${socket}`]);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'hardway-image-'));
+  try {
+    const archive = join(dir, 'image.tar');
+    await pipeline((await docker.getImage(tag).get()) as NodeJS.ReadableStream, createWriteStream(archive));
+    await skopeoCopy(`docker-archive:${archive}:${tag}`, destination);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -173,9 +195,9 @@ export async function ensureBusyboxImage(docker: Docker, tag = 'hardway/busybox:
   return tag;
 }
 
-function skopeoCopy(from: string, to: string): Promise<void> {
+function skopeoCopy(from: string, to: string, options: string[] = []): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', from, to], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', ...options, from, to], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', () => reject(new LabError('skopeo is not installed', 'run: lab setup')));

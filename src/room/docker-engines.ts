@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
+import type { ConnectConfig } from 'ssh2';
 import { DockerProvider, type MachineLimits } from '../../vm/docker-provider.ts';
 import { LabError } from '../util/errors.ts';
 import { withTimeout } from '../util/time.ts';
 import type { EngineFacts, RoomEngine } from './engines.ts';
+import { SshDialer } from './ssh-dialer.ts';
 
 /** The newest Docker API this hardway speaks; an older engine is spoken to in its own version. */
 export const CLIENT_API_VERSION = '1.41';
@@ -17,6 +19,8 @@ export interface EngineSpec {
   maxLabs: number | null;
   /** The /16 its labs' networks use (engines on one host must differ). */
   subnetPrefix?: string;
+  /** For ssh: where to log in; its requests then share connections. */
+  ssh?: ConnectConfig;
 }
 
 /**
@@ -56,17 +60,14 @@ export function parseEngineSpec(spec: string): EngineSpec {
   }
   if (url.protocol === 'ssh:') {
     const key = url.searchParams.get('key');
-    return {
-      ...base,
-      kind: 'ssh',
-      options: {
-        protocol: 'ssh',
-        host: url.hostname,
-        port: Number(url.port || 22),
-        username: decodeURIComponent(url.username || 'root'),
-        sshOptions: key ? { privateKey: readFileSync(key) } : { agent: process.env.SSH_AUTH_SOCK },
-      } as Docker.DockerOptions,
+    const ssh: ConnectConfig = {
+      host: url.hostname,
+      port: Number(url.port || 22),
+      username: decodeURIComponent(url.username || 'root'),
+      ...(key ? { privateKey: readFileSync(key) } : { agent: process.env.SSH_AUTH_SOCK }),
     };
+    // Every request goes through the engine's shared SSH connection (see SshDialer), as plain HTTP over its channels.
+    return { ...base, kind: 'ssh', ssh, options: { protocol: 'http', host: 'docker', port: 80 } };
   }
   throw new LabError(`"${spec}": engines are reached over unix:, tcp: or ssh:`, undefined, 2);
 }
@@ -75,12 +76,18 @@ export function parseEngineSpec(spec: string): EngineSpec {
 export class DockerRoomEngine implements RoomEngine {
   provider: DockerProvider;
   private version: string = CLIENT_API_VERSION;
+  /** An ssh engine's shared connections; every client of this engine goes through them. */
+  readonly dialer: SshDialer | null;
+  private readonly options: Docker.DockerOptions;
 
   constructor(
     readonly id: number,
     private readonly parsed: EngineSpec,
     private readonly limits: MachineLimits,
   ) {
+    this.dialer = parsed.ssh ? new SshDialer(parsed.ssh) : null;
+    // docker-modem passes a given agent to every request (its typings do not list it).
+    this.options = this.dialer ? ({ ...parsed.options, agent: this.dialer.agent() } as Docker.DockerOptions) : parsed.options;
     this.provider = this.connect();
   }
 
@@ -93,13 +100,13 @@ export class DockerRoomEngine implements RoomEngine {
   }
 
   private connect(): DockerProvider {
-    return new DockerProvider(new Docker({ ...this.parsed.options, version: `v${this.version}` }), { limits: this.limits, subnetPrefix: this.parsed.subnetPrefix });
+    return new DockerProvider(new Docker({ ...this.options, version: `v${this.version}` }), { limits: this.limits, subnetPrefix: this.parsed.subnetPrefix });
   }
 
   async probe(): Promise<EngineFacts> {
     try {
       // /version answers whatever version the client asks in: it says what the engine speaks.
-      const version = (await withTimeout(new Docker({ ...this.parsed.options, version: 'v1.24' }).version(), 5000, `engine ${this.spec}`)) as { ApiVersion: string; MinAPIVersion?: string };
+      const version = (await withTimeout(new Docker({ ...this.options, version: 'v1.24' }).version(), 5000, `engine ${this.spec}`)) as { ApiVersion: string; MinAPIVersion?: string };
       const agreed = older(version.ApiVersion, CLIENT_API_VERSION);
       if (version.MinAPIVersion && older(agreed, version.MinAPIVersion) !== version.MinAPIVersion) {
         return { reachable: false, detail: `engine speaks API ${version.MinAPIVersion}–${version.ApiVersion}, hardway needs ${CLIENT_API_VERSION}` };
@@ -115,7 +122,9 @@ export class DockerRoomEngine implements RoomEngine {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.dialer?.close();
+  }
 }
 
 /** The older of two API versions ("1.41" vs "1.43"). */

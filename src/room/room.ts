@@ -529,6 +529,9 @@ export class Room {
   async close(): Promise<void> {
     this.closed = true;
     for (const runtime of this.labs.values()) runtime.terminals.closeAll(1001, 'the room server stopped');
+    // After an end, whose removals are awaited first: it needs the engines' connections.
+    await this.ending?.catch(() => undefined);
+    await Promise.all(this.engines.map((engine) => engine.close()));
   }
 }
 

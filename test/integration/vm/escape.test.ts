@@ -1,0 +1,248 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerProvider, containerName } from '../../../vm/docker-provider.ts';
+import type { ExecResult } from '../../../vm/provider.ts';
+import { startRoomServer, type RunningRoomServer } from '../../../src/web/room-server.ts';
+import { ensureUiBuilt } from '../../../src/web/ui-build.ts';
+import { ensureEngine, realLab } from '../../helpers/engine.ts';
+import { fakeRoom, GiB } from '../../helpers/fake-room.ts';
+import { hostCgroupFile, readNumber } from '../../helpers/machine-cgroup.ts';
+import { freePort, waitFor } from '../../helpers/processes.ts';
+
+/**
+ * From inside a machine, as root, each wall of a room's threat model (README, "Threat model of a
+ * room") is attacked the way a curious learner would, and must hold. Every attack is made so a
+ * wall that gives way cannot harm the host: a block device is only read (512 bytes) or mounted
+ * read-only, a release_agent would only write a marker file, and the fork bomb and the memory hog
+ * are time-boxed systemd units of the machine.
+ */
+const suffix = process.pid.toString(36);
+const LAB_A = `esc-a-${suffix}`;
+const LAB_B = `esc-b-${suffix}`;
+/** What `lab room create` gives every machine unless told otherwise (--memory 1g --pids 2048). */
+const ROOM_LIMITS = { memoryBytes: GiB, pids: 2048 };
+const MARKER = `/tmp/hardway-escape-${suffix}`;
+
+describe('a room machine\'s walls, attacked from inside as root', () => {
+  let provider: DockerProvider;
+  let gateway: string;
+  const stateBefore = process.env.HARDWAY_STATE;
+
+  const root = (machine: string, script: string, timeoutMs = 60_000, lab = LAB_A): Promise<ExecResult> =>
+    provider.exec(lab, machine, ['bash', '-c', script], { timeoutMs });
+
+  beforeAll(async () => {
+    await ensureEngine();
+    // The provider a room's engine makes: the room's limits on every machine.
+    provider = new DockerProvider(new Docker(), { limits: ROOM_LIMITS });
+    await realLab(LAB_A, provider).up(1);
+    await realLab(LAB_B, provider).up(1);
+    gateway = (await root('jumpbox', "ip route | awk '/^default/ {print $3}'")).stdout.trim();
+    expect(gateway).toMatch(/^\d+\.\d+\.\d+\.1$/);
+  });
+
+  afterAll(async () => {
+    await provider?.deleteLab(LAB_A);
+    await provider?.deleteLab(LAB_B);
+    rmSync(MARKER, { force: true });
+    if (stateBefore === undefined) delete process.env.HARDWAY_STATE;
+    else process.env.HARDWAY_STATE = stateBefore;
+  });
+
+  it('runs with the room\'s limits and a cgroup namespace of its own', async () => {
+    const info = await provider.docker.getContainer(containerName(LAB_A, 'server')).inspect();
+    expect(info.HostConfig.Privileged).toBe(false);
+    expect(info.HostConfig.Memory).toBe(ROOM_LIMITS.memoryBytes);
+    expect(info.HostConfig.MemorySwap).toBe(ROOM_LIMITS.memoryBytes);
+    expect(info.HostConfig.PidsLimit).toBe(ROOM_LIMITS.pids);
+    expect((info.HostConfig as { CgroupnsMode?: string }).CgroupnsMode).toBe('private');
+    // Every hierarchy's root, seen from inside, is the machine's own cgroup.
+    const cgroups = await root('server', 'cat /proc/1/cgroup');
+    expect(cgroups.stdout.trim().split('\n').every((line) => /:\/(init\.scope)?$/.test(line)), cgroups.stdout).toBe(true);
+  });
+
+  it('no block device of the host can be opened or mounted, even after mknod and widening the device list', async () => {
+    // The host's real disks (not partitions' holders): their names and major:minor, as the host sees them.
+    const disks = readdirSync('/sys/class/block').map((name) => ({ name, dev: readFileSync(join('/sys/class/block', name, 'dev'), 'utf8').trim() }));
+    expect(disks.length).toBeGreaterThan(0);
+    const script = [
+      'breach=0',
+      ...disks.map(({ name, dev }) => {
+        const [major, minor] = dev.split(':');
+        return [
+          `[ -e /dev/${name} ] && { echo "PRESENT /dev/${name}"; breach=1; }`,
+          `rm -f /root/hw-${name}; mknod /root/hw-${name} b ${major} ${minor} || { echo "NOMKNOD ${name}"; breach=1; }`,
+          // What Docker's device rules allow is in the machine's own cgroup, which it may try to widen.
+          `[ -w /sys/fs/cgroup/devices/devices.allow ] && echo "b ${dev} r" > /sys/fs/cgroup/devices/devices.allow 2>/dev/null && echo "WIDENED ${name}"`,
+          `dd if=/root/hw-${name} of=/dev/null bs=512 count=1 2>/dev/null && { echo "OPENED ${name}"; breach=1; }`,
+          `mkdir -p /mnt/hw-${name} && mount -o ro /root/hw-${name} /mnt/hw-${name} 2>/dev/null && { echo "MOUNTED ${name}"; umount /mnt/hw-${name}; breach=1; }`,
+          `[ -w /sys/fs/cgroup/devices/devices.deny ] && echo "b ${dev} rwm" > /sys/fs/cgroup/devices/devices.deny 2>/dev/null`,
+          `rm -f /root/hw-${name}; rmdir /mnt/hw-${name}`,
+        ].join('\n');
+      }),
+      'for d in /dev/sda /dev/sda1 /dev/vda /dev/vda1 /dev/nvme0n1 /dev/nvme0n1p1 /dev/xvda1; do mkdir -p /mnt/hw && mount -o ro "$d" /mnt/hw 2>/dev/null && { echo "MOUNTED $d"; umount /mnt/hw; breach=1; }; done',
+      'exit $breach',
+    ].join('\n');
+    const result = await root('server', script);
+    expect(result.stdout, 'the machine could reach a host disk').not.toMatch(/OPENED|MOUNTED|PRESENT/);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    // On cgroup v1 the machine owns a writable devices cgroup: only its parent's closed list (vm/device-wall.ts) bounds it.
+    expect(result.stdout, 'the machine widened its own device list').not.toMatch(/WIDENED/);
+  });
+
+  it('no release_agent of the host can be set or fires: the cgroup namespace hides every hierarchy\'s root', async () => {
+    // If a release_agent were ever set and fired, it would run on the host as root: it only writes a marker.
+    const { GraphDriver } = await provider.docker.getContainer(containerName(LAB_A, 'server')).inspect();
+    const merged = (GraphDriver.Data as { MergedDir?: string }).MergedDir ?? '';
+    expect(merged, 'the machine\'s filesystem as the host sees it').not.toBe('');
+    const agent = join(merged, 'root', 'hw-agent');
+    const written = await provider.exec(LAB_A, 'server', ['sh', '-c', 'cat > /root/hw-agent && chmod 755 /root/hw-agent'], { input: `#!/bin/sh\necho "released $1" > ${MARKER}\n` });
+    expect(written.exitCode, written.stderr).toBe(0);
+    const script = `
+      breach=0
+      for f in $(find /sys/fs/cgroup -maxdepth 2 -name release_agent); do
+        echo '${agent}' > "$f" 2>/dev/null && { echo "WROTE $f"; breach=1; }
+      done
+      for options in rdma memory pids devices cpu,cpuacct freezer blkio net_cls,net_prio perf_event hugetlb none,name=hwesc; do
+        d=$(mktemp -d /root/cg.XXXX)
+        for extra in "" ",release_agent=${agent}"; do
+          mount -t cgroup -o "$options$extra" cgroup "$d" 2>/dev/null || continue
+          if [ -e "$d/release_agent" ]; then
+            echo "ROOT $options$extra"
+            echo '${agent}' > "$d/release_agent" 2>/dev/null && { echo "WROTE $options"; breach=1; }
+          fi
+          # A cgroup that empties with notify_on_release set is what makes the kernel run the agent.
+          mkdir -p "$d/hwesc" && echo 1 > "$d/hwesc/notify_on_release" && sh -c "echo \\$\\$ > $d/hwesc/cgroup.procs; true"
+          sleep 0.3; rmdir "$d/hwesc" 2>/dev/null
+          umount "$d"
+        done
+        rmdir "$d"
+      done
+      exit $breach`;
+    const result = await root('server', script);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(existsSync(MARKER), `a release_agent ran on the host: ${existsSync(MARKER) ? readFileSync(MARKER, 'utf8') : ''}`).toBe(false);
+    expect(result.stdout).not.toMatch(/WROTE|ROOT/);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+  });
+
+  it('no Docker socket is in the machine, and no Docker API answers on the host\'s addresses', async () => {
+    const found = await root('server', "find / \\( -path /proc -o -path /sys \\) -prune -o \\( -name docker.sock -o -name dockershim.sock \\) -print 2>/dev/null; true");
+    expect(found.stdout.trim()).toBe('');
+    const hostAddresses = [gateway, ...hostIpv4s().filter((ip) => ip !== '127.0.0.1')];
+    const probes = hostAddresses.flatMap((ip) => [2375, 2376].map((port) => `timeout 3 bash -c '</dev/tcp/${ip}/${port}' 2>/dev/null && echo "OPEN ${ip}:${port}"`));
+    // Fail closed: the same probe does reach something that listens (the jumpbox's own ssh).
+    const result = await root('server', [...probes, "timeout 3 bash -c '</dev/tcp/jumpbox/22' && echo CONTROL-OK"].join('\n'));
+    expect(result.stdout).toContain('CONTROL-OK');
+    expect(result.stdout).not.toMatch(/OPEN/);
+  });
+
+  it('the instructor\'s API refuses a machine without the instructor\'s token, on a room server beyond loopback', async () => {
+    const world = fakeRoom();
+    const { room } = await world.open();
+    const { token: learnerToken } = room.join(room.row.join_code, 'mallory', 'test');
+    let server: RunningRoomServer | undefined;
+    try {
+      server = await startRoomServer({ room, host: '0.0.0.0', port: await freePort(), uiDir: await ensureUiBuilt(), log: () => {} });
+      const base = `http://${gateway}:${server.port}`;
+      const code = (path: string, headers: string[] = [], method = 'GET') =>
+        `curl -s -o /dev/null -w '${path} %{http_code}\\n' -X ${method} ${headers.map((h) => `-H '${h}'`).join(' ')} ${base}${path}`;
+      const script = [
+        code('/room/api/info'),
+        code('/board/api/state'),
+        code('/board/api/state', ['Authorization: Bearer not-the-token']),
+        code('/board/api/state', [`Authorization: Bearer ${learnerToken}`]),
+        code('/board/api/export', [`Authorization: Bearer ${learnerToken}`]),
+        code('/board/api/end', [`Authorization: Bearer ${learnerToken}`, `Origin: ${base}`, 'Content-Type: application/json'], 'POST'),
+      ].join('\n');
+      const result = await root('jumpbox', script);
+      const answers = Object.fromEntries(result.stdout.trim().split('\n').map((l) => l.split(' ')));
+      // The machine does reach the room server (so the refusals below are the token's doing).
+      expect(answers['/room/api/info'], result.stdout + result.stderr).toBe('200');
+      const board = result.stdout.trim().split('\n').filter((l) => l.startsWith('/board/'));
+      expect(board).toHaveLength(5);
+      for (const line of board) expect(line, line).toMatch(/ 40[13]$/);
+      expect(room.ended).toBe(false);
+    } finally {
+      await server?.close();
+      await room.close();
+    }
+  });
+
+  it('another lab\'s machines cannot be reached, by ping or TCP', async () => {
+    const others = (await provider.list(LAB_B)).map((m) => m.ip!).filter(Boolean);
+    expect(others).toHaveLength(4);
+    const probe = (ip: string) => `ping -c 1 -W 1 ${ip} >/dev/null 2>&1 && echo "PING ${ip}"; timeout 3 bash -c '</dev/tcp/${ip}/22' 2>/dev/null && echo "TCP ${ip}"`;
+    const own = (await provider.list(LAB_A)).find((m) => m.name === 'server')!.ip!;
+    // (ends with true: a last probe's timeout exit 124 would read as the exec itself timing out)
+    const result = await root('jumpbox', [probe(own), ...others.map(probe), 'true'].join('\n'));
+    // Fail closed: the probes reach the lab's own server.
+    expect(result.stdout).toContain(`PING ${own}`);
+    expect(result.stdout).toContain(`TCP ${own}`);
+    for (const ip of others) expect(result.stdout).not.toContain(ip);
+  });
+
+  it('a fork bomb stays inside its machine\'s pids limit; the host and the other machines stay responsive', async () => {
+    const container = containerName(LAB_A, 'node-1');
+    const current = await hostCgroupFile(provider.docker, container, 'pids', 'pids.current');
+    expect(readNumber(await hostCgroupFile(provider.docker, container, 'pids', 'pids.max'))).toBe(ROOM_LIMITS.pids);
+    const inside = await root('node-1', 'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max');
+    expect(inside.stdout.trim()).toBe(String(ROOM_LIMITS.pids));
+    // Time-boxed by the machine's systemd (which kills a unit without forking); niced for the shared host.
+    const started = await root('node-1', "systemd-run --unit=hw-forkbomb -p TasksMax=infinity -p Nice=19 -p RuntimeMaxSec=20 -p KillSignal=SIGKILL bash -c 'f() { f | f & }; f; sleep 30'");
+    expect(started.exitCode, started.stderr).toBe(0);
+    try {
+      const peak = await waitFor(async () => {
+        const n = readNumber(current);
+        return n >= ROOM_LIMITS.pids * 0.95 ? n : null;
+      }, 15_000, () => `node-1 has ${readFileSync(current, 'utf8').trim()} processes`);
+      expect(peak).toBeLessThanOrEqual(ROOM_LIMITS.pids);
+      // While it runs: the host forks, and another machine of the lab answers.
+      const hostStart = Date.now();
+      expect(spawnSync('true').status).toBe(0);
+      expect(Date.now() - hostStart).toBeLessThan(2000);
+      const otherStart = Date.now();
+      expect((await root('node-0', 'echo alive')).stdout.trim()).toBe('alive');
+      expect(Date.now() - otherStart).toBeLessThan(10_000);
+      console.log(`escape test: fork bomb at ${peak}/${ROOM_LIMITS.pids} processes; host fork ${Date.now() - hostStart} ms, node-0 exec ${Date.now() - otherStart} ms`);
+    } finally {
+      await waitFor(async () => readNumber(current) < 200, 90_000, () => `node-1 still has ${readFileSync(current, 'utf8').trim()} processes`);
+    }
+    await root('node-1', 'systemctl reset-failed hw-forkbomb 2>/dev/null; true');
+    expect((await root('node-1', 'echo alive')).stdout.trim()).toBe('alive');
+  }, 180_000);
+
+  it('a memory hog is OOM-killed inside its machine\'s memory limit; the machine carries on', async () => {
+    const container = containerName(LAB_A, 'node-0');
+    const v1 = existsSync('/sys/fs/cgroup/memory');
+    const limit = await hostCgroupFile(provider.docker, container, 'memory', v1 ? 'memory.limit_in_bytes' : 'memory.max');
+    expect(readNumber(limit)).toBe(ROOM_LIMITS.memoryBytes);
+    // tail keeps the one endless "line" in memory: 4 GiB asked, 1 GiB allowed (swap included).
+    const hog = await root('node-0', "systemd-run --unit=hw-memhog --wait -p Nice=19 bash -c 'head -c 4G /dev/zero | tail > /dev/null'; systemctl show hw-memhog -p ExecMainStatus -p Result", 120_000);
+    // Killed by SIGKILL (137 from the pipeline's tail): only the OOM killer sends it here.
+    expect(hog.stdout, hog.stdout + hog.stderr).toMatch(/ExecMainStatus=137/);
+    if (v1) {
+      const peak = readNumber(await hostCgroupFile(provider.docker, container, 'memory', 'memory.max_usage_in_bytes'));
+      expect(peak).toBeLessThanOrEqual(ROOM_LIMITS.memoryBytes);
+      // cgroup v1's failcnt and oom_kill counters stay 0 on recent kernels: the kernel's own log says whose limit killed what.
+      const { Id } = await provider.docker.getContainer(container).inspect();
+      const log = spawnSync('dmesg', { encoding: 'utf8' }).stdout;
+      expect(log).toMatch(new RegExp(`oom_memcg=[^,]*${Id}[^\\n]*task=tail`));
+    } else {
+      const events = readFileSync(await hostCgroupFile(provider.docker, container, 'memory', 'memory.events'), 'utf8');
+      expect(Number(events.match(/oom_kill (\d+)/)?.[1] ?? 0), events).toBeGreaterThan(0);
+    }
+    const info = await provider.docker.getContainer(container).inspect();
+    expect(info.State.Running).toBe(true);
+    expect((await root('node-0', 'systemctl reset-failed hw-memhog 2>/dev/null; echo alive')).stdout.trim()).toBe('alive');
+  }, 180_000);
+});
+
+/** The host's IPv4 addresses (Docker's bridges included). */
+function hostIpv4s(): string[] {
+  const out = spawnSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' }).stdout;
+  return [...out.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!);
+}

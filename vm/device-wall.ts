@@ -1,0 +1,80 @@
+import type Docker from 'dockerode';
+
+/**
+ * The cgroup every machine is made under when the engine uses cgroup v1 with the cgroupfs driver.
+ * Root in a machine owns a writable devices cgroup of its own and may add any device to its
+ * devices.allow: only the parent's list bounds it, and Docker's parent allows everything. This
+ * parent's list is closed to the devices a machine (and the containers nested in it) really use.
+ */
+export const MACHINE_CGROUP_PARENT = '/hardway';
+
+/** What a machine may open: Docker's default device rules, plus /dev/kmsg, /dev/fuse and mknod of any node (opening one stays refused). */
+const MACHINE_DEVICES = [
+  'c *:* m',
+  'b *:* m',
+  'c 1:3 rwm', // null
+  'c 1:5 rwm', // zero
+  'c 1:7 rwm', // full
+  'c 1:8 rwm', // random
+  'c 1:9 rwm', // urandom
+  'c 1:11 rwm', // kmsg
+  'c 5:0 rwm', // tty
+  'c 5:1 rwm', // console
+  'c 5:2 rwm', // ptmx
+  'c 136:* rwm', // pts
+  'c 10:200 rwm', // net/tun
+  'c 10:229 rwm', // fuse
+];
+
+/**
+ * Closes the parent's device list once, from a helper container on the engine itself (so a remote
+ * engine's host is set up too). Run while the parent has no machines yet: cgroup v1 refuses to change
+ * a list's default once children exist, and then the list is left as it is (closed by an earlier run).
+ */
+const closeScript = `
+set -e
+d=/host-cgroup/devices${MACHINE_CGROUP_PARENT}
+[ -d /host-cgroup/devices ] || { echo "no devices hierarchy"; exit 3; }
+mkdir -p "$d"
+if grep -qx 'a \\*:\\* rwm' "$d/devices.list"; then
+  echo a > "$d/devices.deny"
+  for rule in ${MACHINE_DEVICES.map((r) => `'${r}'`).join(' ')}; do echo "$rule" > "$d/devices.allow"; done
+fi
+grep -qx 'a \\*:\\* rwm' "$d/devices.list" && { echo "the device list of $d is still open"; exit 4; }
+exit 0
+`;
+
+/**
+ * The CgroupParent for machines on this engine, with its device list closed; undefined where the
+ * engine's cgroups are not cgroup v1 with cgroupfs (there Docker's own parent is used: see the README's
+ * threat model for what that leaves open).
+ */
+export async function machineCgroupParent(docker: Docker, helperImage: string): Promise<string | undefined> {
+  const info = (await docker.info()) as { CgroupDriver?: string; CgroupVersion?: string };
+  if (info.CgroupDriver !== 'cgroupfs' || info.CgroupVersion !== '1') return undefined;
+  const helper = await docker.createContainer({
+    Image: helperImage,
+    Entrypoint: ['sh', '-c', closeScript],
+    Cmd: [],
+    Labels: { 'hardway.helper': 'device-wall' },
+    HostConfig: {
+      CapAdd: ['ALL'],
+      CapDrop: ['SYS_RESOURCE'],
+      SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+      CgroupnsMode: 'host',
+      Binds: ['/sys/fs/cgroup:/host-cgroup:rw'],
+      NetworkMode: 'none',
+    },
+  } as Docker.ContainerCreateOptions);
+  try {
+    await helper.start();
+    const { StatusCode } = (await helper.wait()) as { StatusCode: number };
+    if (StatusCode !== 0) {
+      const logs = (await helper.logs({ stdout: true, stderr: true })).toString('utf8').slice(-1000);
+      throw new Error(`closing the machines' device list failed (exit ${StatusCode}): ${logs}`);
+    }
+  } finally {
+    await helper.remove({ force: true }).catch(() => undefined);
+  }
+  return MACHINE_CGROUP_PARENT;
+}
