@@ -26,7 +26,7 @@ function buildMirror(root: string, corrupt: string[] = []): void {
   const release = 'etcd-io/etcd/releases/download/v3.6.8';
   const staging = mkdtempSync(join(tmpdir(), 'hardway-etcd-'));
   mkdirSync(join(staging, 'etcd-v3.6.8-linux-amd64'));
-  for (const name of ['etcd', 'etcdctl']) copyFileSync(binary(name), join(staging, 'etcd-v3.6.8-linux-amd64', name));
+  for (const name of ['etcd', 'etcdctl', 'etcdutl']) copyFileSync(binary(name), join(staging, 'etcd-v3.6.8-linux-amd64', name));
   mkdirSync(join(root, release), { recursive: true });
   const archive = join(root, release, 'etcd-v3.6.8-linux-amd64.tar.gz');
   expect(spawnSync('tar', ['-czf', archive, '-C', staging, 'etcd-v3.6.8-linux-amd64']).status).toBe(0);
@@ -132,7 +132,7 @@ describe('artifacts from a mirror with the official layout', () => {
   it('takes binaries from a local folder, checking their version', () => {
     const cache = mkdtempSync(join(tmpdir(), 'hardway-cache-'));
     const folder = mkdtempSync(join(tmpdir(), 'hardway-bins-'));
-    for (const name of ['etcd', 'etcdctl']) copyFileSync(binary(name), join(folder, name));
+    for (const name of ['etcd', 'etcdctl', 'etcdutl']) copyFileSync(binary(name), join(folder, name));
     const fetched = lab(['artifacts', 'fetch', 'etcd', '--source', 'local', '--bin-dir', folder], { HARDWAY_CACHE: cache });
     expect(fetched.code, fetched.stderr).toBe(0);
     expect(fetched.stdout).toMatch(/etcd v3\.6\.8: ready \(from local\)/);
@@ -140,6 +140,7 @@ describe('artifacts from a mirror with the official layout', () => {
     const wrong = mkdtempSync(join(tmpdir(), 'hardway-bins-wrong-'));
     copyFileSync(binary('coredns'), join(wrong, 'etcd'));
     copyFileSync(binary('etcdctl'), join(wrong, 'etcdctl'));
+    copyFileSync(binary('etcdutl'), join(wrong, 'etcdutl'));
     const rejected = lab(['artifacts', 'fetch', 'etcd', '--force', '--source', 'local', '--bin-dir', wrong], { HARDWAY_CACHE: cache });
     expect(rejected.code).toBe(1);
     expect(rejected.stderr).toMatch(/not etcd Version: 3\.6\.8/);
