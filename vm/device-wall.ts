@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { runHelperContainer } from './helper-container.ts';
 
 /**
  * The cgroup every machine is made under when the engine uses cgroup v1 with the cgroupfs driver.
@@ -52,29 +53,6 @@ exit 0
 export async function machineCgroupParent(docker: Docker, helperImage: string): Promise<string | undefined> {
   const info = (await docker.info()) as { CgroupDriver?: string; CgroupVersion?: string };
   if (info.CgroupDriver !== 'cgroupfs' || info.CgroupVersion !== '1') return undefined;
-  const helper = await docker.createContainer({
-    Image: helperImage,
-    Entrypoint: ['sh', '-c', closeScript],
-    Cmd: [],
-    Labels: { 'hardway.helper': 'device-wall' },
-    HostConfig: {
-      CapAdd: ['ALL'],
-      CapDrop: ['SYS_RESOURCE'],
-      SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
-      CgroupnsMode: 'host',
-      Binds: ['/sys/fs/cgroup:/host-cgroup:rw'],
-      NetworkMode: 'none',
-    },
-  } as Docker.ContainerCreateOptions);
-  try {
-    await helper.start();
-    const { StatusCode } = (await helper.wait()) as { StatusCode: number };
-    if (StatusCode !== 0) {
-      const logs = (await helper.logs({ stdout: true, stderr: true })).toString('utf8').slice(-1000);
-      throw new Error(`closing the machines' device list failed (exit ${StatusCode}): ${logs}`);
-    }
-  } finally {
-    await helper.remove({ force: true }).catch(() => undefined);
-  }
+  await runHelperContainer(docker, helperImage, closeScript, "closing the machines' device list", { CgroupnsMode: 'host', Binds: ['/sys/fs/cgroup:/host-cgroup:rw'] } as Docker.HostConfig);
   return MACHINE_CGROUP_PARENT;
 }

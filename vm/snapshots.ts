@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
+import { runHelperContainer } from './helper-container.ts';
 import { followToEnd } from './image.ts';
 import type { SnapshotRecord } from './provider.ts';
 
@@ -30,24 +31,8 @@ export interface SnapshotSource {
 }
 
 /** The helper that copies volumes runs as a machine does, so device nodes and trusted xattrs (containerd's overlay whiteouts) survive. */
-function helperHost(mounts: Docker.MountConfig): Docker.HostConfig {
-  return { CapAdd: ['ALL'], CapDrop: ['SYS_RESOURCE'], SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'], NetworkMode: 'none', Mounts: mounts };
-}
-
-/** Runs a shell command in a throwaway container of `image`, with these mounts, and fails with its output if it fails. */
-async function runHelper(docker: Docker, image: string, script: string, mounts: Docker.MountConfig): Promise<void> {
-  const helper = await docker.createContainer({ Image: image, Entrypoint: ['sh', '-c', script], Cmd: [], Labels: { 'hardway.helper': 'snapshot' }, HostConfig: helperHost(mounts) });
-  try {
-    await helper.start();
-    const { StatusCode } = (await helper.wait()) as { StatusCode: number };
-    if (StatusCode !== 0) {
-      const logs = (await helper.logs({ stdout: true, stderr: true })).toString('utf8').slice(-2000);
-      throw new Error(`copying a snapshot volume failed (exit ${StatusCode}): ${logs}`);
-    }
-  } finally {
-    await helper.remove({ force: true }).catch(() => undefined);
-  }
-}
+const runHelper = (docker: Docker, image: string, script: string, mounts: Docker.MountConfig): Promise<void> =>
+  runHelperContainer(docker, image, script, 'copying a snapshot volume', { Mounts: mounts });
 
 /** Fills volume `to` (created if missing) with a copy of volume `from`. */
 export async function copyVolume(docker: Docker, image: string, from: string, to: string, labels: Record<string, string>): Promise<void> {
