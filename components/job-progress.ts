@@ -50,7 +50,7 @@ export class JobProgress extends LitElement {
     if (!job) return '';
     const seconds = Math.round(((job.finishedAt ?? this.now) - job.startedAt) / 1000);
     const status = job.state === 'running' ? html`<span class="spinner" aria-hidden="true"></span> running, ${seconds} s` : job.state === 'done' ? `done in ${seconds} s` : `failed after ${seconds} s`;
-    return html`<section class=${job.state} role="status" aria-label="job" data-state=${job.state} data-kind=${job.kind}>
+    return html`<section class=${job.state} role="status" aria-label="job" data-state=${job.state} data-kind=${job.kind} data-job=${job.id}>
       <header>
         <h3>${job.title}</h3>
         <span class="when">${status}</span>

@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/web/server.ts';
 import { ensureUiBuilt } from '../../src/web/ui-build.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, runJob } from '../helpers/browser.ts';
 import { fakeLab } from '../helpers/fake-course.ts';
 import type { FakeProvider } from '../helpers/fake-provider.ts';
 
@@ -45,16 +45,12 @@ describe('the browser lab on a fake lab', () => {
     await server?.close();
   });
 
-  const job = () => page.locator('job-progress section');
-
   it('a lab with no machines shows the start page; starting it streams the job and then shows terminals', async () => {
     await page.goto(server.url);
     await expect.poll(() => page.locator('start-page h2').innerText(), { timeout: 15_000 }).toBe('Start lab unit');
     expect(await page.locator('machine-terminal').count()).toBe(0);
     await page.locator('start-page select').selectOption('2');
-    await page.getByRole('button', { name: 'Start the lab here' }).click();
-    await expect.poll(() => job().getAttribute('data-state'), { timeout: 20_000 }).toBe('done');
-    expect(await job().innerText()).toMatch(/chapters before 2: 2 steps replayed/);
+    expect(await runJob(page, () => page.getByRole('button', { name: 'Start the lab here' }).click(), 20_000)).toMatch(/chapters before 2: 2 steps replayed/);
     await expect.poll(() => page.locator('machine-terminal[machine="jumpbox"] .xterm-rows').innerText(), { timeout: 15_000 }).toContain('root@jumpbox');
     expect(await page.locator('chapter-list .count').first().innerText()).toBe('2/2');
     expect(await page.locator('step-view h2, step-view .machine').first().innerText()).toMatch(/Chapter 2/);
@@ -68,8 +64,7 @@ describe('the browser lab on a fake lab', () => {
     await page.getByRole('button', { name: 'Break & fix' }).click();
     const panel = page.locator('fault-panel');
     await expect.poll(() => panel.locator('.panel').innerText(), { timeout: 15_000 }).toMatch(/built through chapter 1/);
-    await page.getByRole('button', { name: 'Fast-forward to chapter 3' }).click();
-    await expect.poll(() => job().getAttribute('data-state'), { timeout: 20_000 }).toBe('done');
+    await runJob(page, () => page.getByRole('button', { name: 'Fast-forward to chapter 3' }).click(), 20_000);
     await expect.poll(() => panel.locator('ul.faults li').count(), { timeout: 15_000 }).toBe(3);
   });
 

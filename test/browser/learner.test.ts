@@ -5,20 +5,12 @@ import type { LabEngine } from '../../src/engine/lab.ts';
 import { startServer, type RunningServer } from '../../src/web/server.ts';
 import { ensureUiBuilt } from '../../src/web/ui-build.ts';
 import { ensureArtifacts } from '../helpers/artifacts.ts';
-import { launchChromium, waitForScreen, typeInto } from '../helpers/browser.ts';
+import { launchChromium, runJob, waitForScreen, typeInto } from '../helpers/browser.ts';
 import { ensureEngine, realLab } from '../helpers/engine.ts';
 
 const LAB = `it-learner-${process.pid.toString(36)}`;
 const ARTIFACTS = 'test-results';
 const FAULT = 'scheduler-stopped';
-
-/** Waits until the page's job panel says the job ended; fails with the job's own words if it failed. */
-async function waitForJob(page: Page, timeoutMs: number): Promise<void> {
-  const job = page.locator('job-progress section');
-  await expect.poll(async () => (await job.count()) > 0 && (await job.getAttribute('data-state')) !== 'running', { timeout: timeoutMs, interval: 1000 }).toBe(true);
-  const state = await job.getAttribute('data-state');
-  if (state !== 'done') throw new Error(`the job ${state}:\n${await job.innerText()}`);
-}
 
 /**
  * A learner who never opens a terminal of their own: everything from the page, on a real lab that
@@ -53,12 +45,13 @@ describe('a learner in the browser lab', () => {
     expect(await page.locator('machine-terminal').count()).toBe(0);
     await page.locator('start-page select').selectOption('4');
     const started = Date.now();
-    await page.getByRole('button', { name: 'Start the lab here' }).click();
-    await expect.poll(() => page.locator('job-progress section li').count(), { timeout: 120_000 }).toBeGreaterThan(0);
-    await page.screenshot({ path: `${ARTIFACTS}/learner-1-starting.png` });
-    await page.reload();
-    await expect.poll(() => page.locator('job-progress h3').innerText()).toBe('Starting the lab at chapter 4');
-    await waitForJob(page, 1_100_000);
+    await runJob(page, async () => {
+      await page.getByRole('button', { name: 'Start the lab here' }).click();
+      await expect.poll(() => page.locator('job-progress section li').count(), { timeout: 120_000 }).toBeGreaterThan(0);
+      await page.screenshot({ path: `${ARTIFACTS}/learner-1-starting.png` });
+      await page.reload();
+      await expect.poll(() => page.locator('job-progress h3').innerText()).toBe('Starting the lab at chapter 4');
+    }, 1_100_000);
     const seconds = (Date.now() - started) / 1000;
     console.log(`lab up 4 from the page: ${seconds.toFixed(1)} s`);
     expect(await page.locator('job-progress ol').innerText()).toMatch(/steps replayed or already done/);
@@ -97,8 +90,7 @@ describe('a learner in the browser lab', () => {
     await expect.poll(() => panel.innerText()).toMatch(/Breaking needs a healthy, finished cluster[\s\S]*built through chapter 3/);
     const last = engine.clusterChapter;
     const started = Date.now();
-    await page.getByRole('button', { name: `Fast-forward to chapter ${last}` }).click();
-    await waitForJob(page, 1_700_000);
+    await runJob(page, () => page.getByRole('button', { name: `Fast-forward to chapter ${last}` }).click(), 1_700_000);
     console.log(`fast-forward to chapter ${last} from the page: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     await expect.poll(() => panel.locator('ul.faults li').count()).toBe(engine.course.faults.length);
   });
@@ -110,8 +102,7 @@ describe('a learner in the browser lab', () => {
     const row = panel.locator(`li[data-fault="${FAULT}"]`);
     await row.getByRole('button', { name: 'Choose' }).click();
     expect(await row.innerText()).toContain(fault.title);
-    await row.getByRole('button', { name: 'Break it' }).click();
-    await waitForJob(page, 180_000);
+    await runJob(page, () => row.getByRole('button', { name: 'Break it' }).click(), 180_000);
     await expect.poll(() => panel.locator('[aria-label="symptom"]').innerText()).toBe(fault.symptom);
 
     await panel.getByRole('button', { name: 'Check' }).click();
@@ -131,10 +122,11 @@ describe('a learner in the browser lab', () => {
     expect(await panel.locator('ol.hints li').count()).toBe(2);
     expect(await page.locator('chapter-list .count').nth(3).innerText()).toMatch(/^(\d+)\/\1$/);
 
-    await panel.getByRole('button', { name: 'Give up' }).click();
     const answer = panel.locator('[aria-label="answer"]');
-    await expect.poll(() => answer.innerText()).toMatch(/systemctl stop kube-scheduler[\s\S]*The fix:[\s\S]*systemctl start kube-scheduler/);
-    await waitForJob(page, 400_000);
+    await runJob(page, async () => {
+      await panel.getByRole('button', { name: 'Give up' }).click();
+      await expect.poll(() => answer.innerText()).toMatch(/systemctl stop kube-scheduler[\s\S]*The fix:[\s\S]*systemctl start kube-scheduler/);
+    }, 400_000);
     await expect.poll(() => answer.locator('[aria-label="health"]').innerText()).toMatch(/healthy again/);
     const health = await fetch(`http://127.0.0.1:${server.port}/api/health`, { headers: { Authorization: `Bearer ${server.token}` } });
     expect(await health.json()).toEqual({ passed: true, failures: [] });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { setupHost } from '../../src/host/setup.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -37,4 +38,24 @@ export async function typeInto(page: Page, machine: string, line: string): Promi
   await page.locator(`machine-terminal[machine="${machine}"] .xterm-screen`).click();
   await page.keyboard.type(line);
   await page.keyboard.press('Enter');
+}
+
+/** The id of the job the page shows (0 when it shows none). */
+async function shownJobId(page: Page): Promise<number> {
+  const section = page.locator('job-progress section');
+  return (await section.count()) > 0 ? Number(await section.first().getAttribute('data-job')) : 0;
+}
+
+/**
+ * Starts a job from the page (`start` clicks its button) and waits until that job, not the one shown
+ * before it, has ended; fails with the job's own words unless it is done.
+ */
+export async function runJob(page: Page, start: () => Promise<void>, timeoutMs: number): Promise<string> {
+  const before = await shownJobId(page);
+  await start();
+  const section = page.locator('job-progress section');
+  await expect.poll(async () => (await shownJobId(page)) > before && (await section.getAttribute('data-state')) !== 'running', { timeout: timeoutMs, interval: 500 }).toBe(true);
+  const text = await section.innerText();
+  if ((await section.getAttribute('data-state')) !== 'done') throw new Error(`the job failed:\n${text}`);
+  return text;
 }
