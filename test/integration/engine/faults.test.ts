@@ -160,64 +160,36 @@ describe('every fault, end to end on one real cluster', () => {
     });
   }
 
-  it('the authorization guard reads the API server\'s modes: AlwaysAllow among them fails it, Node and RBAC in any order pass', { timeout: 900_000 }, async () => {
+  it('the authorization guard reads the API server\'s modes: AlwaysAllow among them fails it, Node and RBAC in any order and either flag form pass', { timeout: 120_000 }, async () => {
     const guard = health.guards.find((g) => g.run.includes('--authorization-mode'));
     expect(guard, 'no guard looks at --authorization-mode').toBeDefined();
-    // Chapter 8 moved units/kube-apiserver.service to /etc/systemd/system; its flag line is
-    // "  --authorization-mode=Node,RBAC \". Each case edits a copy of it and restarts the API server.
-    const unit = '/etc/systemd/system/kube-apiserver.service';
-    const original = '/root/kube-apiserver.service.before-guard-test';
-    const restartWith = (edit: string, running: string) =>
-      runActions(provider, LAB, [
-        {
-          machine: 'server',
-          run: `
-            ${edit}
-            systemctl daemon-reload
-            systemctl restart kube-apiserver
-            for i in $(seq 120); do
-              ps -o args= -C kube-apiserver | grep -qF -- '${running}' &&
-                [ "$(kubectl get --raw /readyz --kubeconfig /root/admin.kubeconfig --request-timeout=5s 2>/dev/null)" = ok ] && exit 0
-              sleep 1
-            done
-            echo "kube-apiserver is not running ready with ${running}"; ps -o args= -C kube-apiserver; exit 1`,
-        },
-      ]);
-    /** Polls the health checks and guards until exactly the expected ones fail (components settle after a restart). */
-    const healthUntil = async (expected: string[], timeoutMs = 180_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const { failures } = await checkHealth(provider, LAB, health);
-        const failing = failures.map((f) => f.check.fail);
-        if (JSON.stringify(failing) === JSON.stringify(expected) || Date.now() > deadline) return { failing, detail: failures.map((f) => `${f.check.fail} ${f.output}`).join('; ') };
-        await new Promise((resolve) => setTimeout(resolve, 3000));
-      }
-    };
-
-    const cases = [
-      { modes: 'Node,RBAC,AlwaysAllow', failing: [guard!.fail] },
-      { modes: 'Node,RBAC --authorization-mode=AlwaysAllow', failing: [guard!.fail] },
-      { modes: 'RBAC,Node', failing: [] },
+    const real = await runActions(provider, LAB, [{ machine: 'server', run: guard!.run }]);
+    expect(real.ok, `the course's own API server fails the guard: ${real.output}`).toBe(true);
+    // The guard's parsing is what is tested here, on the server machine with its own ps and /proc: each case runs
+    // the guard in a new PID namespace beside a process named kube-apiserver (bash under that name, so it accepts
+    // any arguments) carrying the case's flags. Restarting the real API server once per case cost eight minutes.
+    const cases: { args: string; passes: boolean }[] = [
+      { args: '--authorization-mode=Node,RBAC', passes: true },
+      { args: '--authorization-mode=RBAC,Node', passes: true },
+      { args: '--authorization-mode RBAC,Node', passes: true },
+      { args: '--authorization-mode=Node,RBAC,AlwaysAllow', passes: false },
+      { args: '--authorization-mode=Node,RBAC --authorization-mode=AlwaysAllow', passes: false },
+      { args: '--authorization-mode=Node', passes: false },
+      { args: '--authorization-config=/etc/kubernetes/authz.yaml', passes: false },
     ];
-    const saved = await runActions(provider, LAB, [{ machine: 'server', run: `grep -qx -- '  --authorization-mode=Node,RBAC \\\\' ${unit} && cp ${unit} ${original}` }]);
-    expect(saved.ok, `${unit} on the server lacks the line "  --authorization-mode=Node,RBAC \\": ${saved.output}`).toBe(true);
-    let restored = { ok: false, output: '' };
-    let healthyAgain = { failing: ['not measured'], detail: '' };
-    try {
-      for (const { modes, failing } of cases) {
-        const edit = `sed 's|^  --authorization-mode=Node,RBAC \\\\$|  --authorization-mode=${modes} \\\\|' ${original} > ${unit}
-            grep -qF -- '--authorization-mode=${modes} ' ${unit}`;
-        const restarted = await restartWith(edit, `--authorization-mode=${modes} `);
-        expect(restarted.ok, `--authorization-mode=${modes}: ${restarted.output}`).toBe(true);
-        const outcome = await healthUntil(failing);
-        expect(outcome.failing, `with --authorization-mode=${modes}: ${outcome.detail}`).toEqual(failing);
-      }
-    } finally {
-      restored = await restartWith(`mv ${original} ${unit}`, '--authorization-mode=Node,RBAC ');
-      healthyAgain = await healthUntil([]);
+    for (const { args, passes } of cases) {
+      const script = `set -e
+        dir=$(mktemp -d) && cp /bin/bash "$dir/kube-apiserver" && cat > "$dir/guard.sh"
+        unshare --pid --fork --mount-proc bash -c '
+          "$1/kube-apiserver" -c "sleep 60; :" kube-apiserver ${args} &
+          until ps -C kube-apiserver >/dev/null; do sleep 0.1; done
+          bash "$1/guard.sh"' _ "$dir" && echo GUARD-PASSED || echo GUARD-FAILED
+        rm -rf "$dir"`;
+      const result = await provider.exec(LAB, 'server', ['bash', '-c', script], { input: guard!.run, timeoutMs: 30_000 });
+      expect(result.stdout, `kube-apiserver ${args}: ${result.stdout} ${result.stderr}`).toContain(passes ? 'GUARD-PASSED' : 'GUARD-FAILED');
+      // a failure must be the guard's own verdict on the modes, not a case that could not be set up
+      if (!passes) expect(result.stdout).toMatch(/^authorization modes:/m);
     }
-    expect(restored.ok, `restoring the unit: ${restored.output}`).toBe(true);
-    expect(healthyAgain.failing, `after restoring the unit: ${healthyAgain.detail}`).toEqual([]);
   });
 
   it('the CLI: break, check says what is broken, hint, giveup restores, and check has nothing left to grade', { timeout: 300_000 }, () => {
