@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import { withTimeout } from '../src/util/time.ts';
 import { machineCgroupParent } from './device-wall.ts';
 import { connectEngine, probeEngine } from './engine.ts';
+import { execScripts, type ScriptResult } from './exec-scripts.ts';
 import { ensureMachineImage, imageTag } from './image.ts';
 import { publishPodImages } from './pod-images.ts';
 import type { EngineState, ExecOptions, ExecResult, LabNetwork, Machine, MachineProvider, MachineSpec, PodImage, SnapshotRecord, Terminal } from './provider.ts';
@@ -196,6 +197,10 @@ export class DockerProvider implements MachineProvider {
     const { ExitCode } = await exec.inspect();
     if (seconds && (ExitCode === 124 || ExitCode === 137)) throw new Error(`${what} did not finish within ${seconds} s and was stopped`);
     return { exitCode: ExitCode ?? -1, stdout: stdout.text(), stderr: stderr.text() };
+  }
+
+  execScripts(lab: string, name: string, scripts: string[], options: ExecOptions & { timeoutMs: number }): Promise<ScriptResult[]> {
+    return execScripts(this, lab, name, scripts, options);
   }
 
   async terminal(lab: string, name: string, command: string[], size: { columns: number; rows: number }): Promise<Terminal> {

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { ScriptResult } from './exec-scripts.ts';
 
 /** Whether an engine answers; when it does not, why, so the error can say what to do. */
 export type EngineState =
@@ -97,6 +98,11 @@ export interface MachineProvider {
   start(lab: string, name: string): Promise<void>;
   stop(lab: string, name: string): Promise<void>;
   exec(lab: string, name: string, command: string[], options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Optional: runs several bash scripts in one machine at once through a single exec, each with its
+   * own result and time limit (options.timeoutMs). Without it, each script is an exec of its own.
+   */
+  execScripts?(lab: string, name: string, scripts: string[], options: ExecOptions & { timeoutMs: number }): Promise<ScriptResult[]>;
   terminal(lab: string, name: string, command: string[], size: { columns: number; rows: number }): Promise<Terminal>;
   list(lab?: string): Promise<Machine[]>;
   /** Removes every container, network and volume of the lab, whatever state it was left in. */

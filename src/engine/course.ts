@@ -19,6 +19,11 @@ export interface Step {
   machine: MachineName;
   checks: Check[];
   solve: string;
+  /**
+   * Its result names the machines' addresses or does not survive a stop (machines.txt, hosts files,
+   * pod routes): a lab made from a snapshot, or restarted, solves it again first when it fails.
+   */
+  addresses?: boolean;
   hints: string[];
   /** This step's part of the chapter's document. */
   prose: string;

@@ -80,6 +80,23 @@ export interface SnapshotListing {
   usable: boolean;
 }
 
+/** How many steps are graded at once while a lab's components come back. */
+const RECOVERY_CONCURRENCY = 8;
+
+/** Runs `work` over `items` with at most `limit` running at once; the results in the items' order. */
+async function inBatchesOf<T, R>(limit: number, items: T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 /** How far back a trace looks unless told otherwise. */
 export const TRACE_WINDOW_MS = 30 * 60_000;
 
@@ -176,7 +193,7 @@ export class LabEngine {
       throw new LabError('this lab has a fault to fix, so its chapters are not replayed', 'fix it (lab check grades the fix), or give up on it: lab giveup');
     }
     await this.fastForwardTo(chapter, snapshot?.chapter ?? 0);
-    if (options.keepSnapshot && !snapshot && chapter > 1 && !(await this.matchingSnapshot(chapter))) await this.snapshot();
+    if (options.keepSnapshot && (await this.needsSnapshotBefore(chapter))) await this.snapshot();
     return health;
   }
 
@@ -191,38 +208,28 @@ export class LabEngine {
   }
 
   /**
-   * Brings every step up to `chapter` back to passing after its machines were made again or
-   * restarted. Chapter by chapter, in the course's order, its steps are graded at once; each that
-   * fails (or follows a step solved again in that chapter, and then fails) is solved again: the
-   * solutions are safe to re-run and wait for what they start. That rewrites what names the old
-   * addresses (machines.txt, hosts files, routes). Then the steps solved again are given time to
-   * pass, and if any still fails, every step is graded and solved once more, strictly, as lab up does.
+   * Brings every passed step up to `chapter` back to passing after its machines were made again or
+   * restarted. First the steps whose result names the machines' addresses or is lost with a stop
+   * (machines.txt, hosts files, pod routes) are graded and, where they fail, solved again with the
+   * course's own solutions, in order: they need no component running. Then the components start in
+   * their own time, so every step is graded until it passes again. If some step stops improving,
+   * every step is graded and solved once more, strictly in order, as lab up does.
    */
   private async settle(chapter: number, what: string): Promise<void> {
+    const passed = new Set(this.progress().passed);
+    const steps = this.course.chapters.filter((c) => c.number <= chapter).flatMap((c) => c.steps.filter((s) => passed.has(stepKey(c.number, s.id))));
     const progress = new Progress(what);
-    let graded = 0;
-    const solved: Step[] = [];
-    for (const c of this.course.chapters.filter((c) => c.number <= chapter)) {
-      progress.update(`grading chapter ${c.number}`);
-      const first = await Promise.all(c.steps.map((step) => checkStep(this.provider, this.lab, step)));
-      let solvedHere = false;
-      for (const [i, step] of c.steps.entries()) {
-        graded += 1;
-        if (first[i]!.passed && !solvedHere) continue;
-        if (solvedHere && (await checkStep(this.provider, this.lab, step)).passed) continue;
-        progress.update(`${c.number}/${step.id} solved again`);
-        solved.push(step);
-        solvedHere = true;
-        // One solved while its component is still starting may fail here: the wait below decides.
-        await solveStep(this.provider, this.lab, step).catch((error: unknown) => {
-          if (!(error instanceof SolveError)) throw error;
-        });
-      }
+    for (const step of steps.filter((s) => s.addresses)) {
+      progress.update(`grading ${step.title.toLowerCase()}`);
+      if ((await checkStep(this.provider, this.lab, step)).passed) continue;
+      progress.update(`${step.title.toLowerCase()}: solved again`);
+      // A solution that fails here is solved again below, in order, with its error shown if it fails again.
+      await solveStep(this.provider, this.lab, step).catch((error: unknown) => {
+        if (!(error instanceof SolveError)) throw error;
+      });
     }
-    progress.done(`${graded - solved.length} steps pass, ${solved.length} solved again`);
-    // Those that passed were graded after every chapter before them was settled; those solved
-    // again are graded until they pass too.
-    if (await this.waitForRecovery('waiting for the steps solved again', solved)) return;
+    progress.done(`${steps.filter((s) => s.addresses).length} steps that name the machines' addresses are right`);
+    if (await this.waitForRecovery(`${what}: the components start again`, steps, this.setup.recoveryMs / 8)) return;
     try {
       await fastForward(this.provider, this.lab, this.course.chapters, chapter + 1, async ({ chapter: c, step }) => {
         await updateProgress(this.lab, (state) => markPassed(state, stepKey(c.number, step.id)));
@@ -241,9 +248,10 @@ export class LabEngine {
    * give them time, then settle the chapters the lab had finished with the course's own steps.
    */
   private async recoverFromRestart(): Promise<void> {
-    if (await this.waitForRecovery()) return;
     const finished = completedChapter(this.course.chapters, this.progress().passed);
     if (finished > 0) await this.settle(finished, 'recovering after a restart');
+    // Steps passed in a chapter not yet finished are the learner's own work: waited for, never solved.
+    else await this.waitForRecovery();
   }
 
   /** Snapshots this engine made, newest first, each with whether the course as it is now may use it. */
@@ -259,6 +267,12 @@ export class LabEngine {
       const complete = MACHINES.every((m) => record.machines.includes(m.name));
       return [{ snapshot, usable: complete && snapshot.key === keyOf(snapshot.chapter) }];
     });
+  }
+
+  /** Whether no usable snapshot ends exactly where `chapter` starts (an older one may, and is then not enough). */
+  private async needsSnapshotBefore(chapter: number): Promise<boolean> {
+    const before = Math.max(0, ...this.course.chapters.filter((c) => c.number < chapter).map((c) => c.number));
+    return before > 0 && (await this.matchingSnapshot(chapter))?.chapter !== before;
   }
 
   /** The snapshot a new lab at `chapter` starts from, if any. */
@@ -326,30 +340,37 @@ export class LabEngine {
   }
 
   /**
-   * Waits until every step the lab had passed passes again: components restart in their own time
-   * after a reboot. It stops early when nothing has improved for a while (some state, such as routes,
-   * does not survive a reboot and is solved again), and at the latest after the recovery time.
+   * Waits until every step the lab had passed (or those given) passes again: components restart in
+   * their own time after a reboot. Each step is graded on its own until it passes, so one slow check
+   * holds up no other. It gives up when no step has come back for `patienceMs` (some state, such as
+   * routes, does not survive a reboot and is solved again), and at the latest after the recovery time.
    */
-  private async waitForRecovery(what = 'recovering after a restart', only?: Step[]): Promise<boolean> {
+  private async waitForRecovery(what = 'recovering after a restart', only?: Step[], patienceMs = this.setup.recoveryMs / 4): Promise<boolean> {
     const passed = new Set(this.progress().passed);
-    const steps = this.course.chapters.flatMap((c) => c.steps.filter((s) => passed.has(stepKey(c.number, s.id)) && (!only || only.includes(s))));
+    const steps = only ?? this.course.chapters.flatMap((c) => c.steps.filter((s) => passed.has(stepKey(c.number, s.id))));
     if (steps.length === 0) return true;
     const progress = new Progress(what);
     const deadline = Date.now() + this.setup.recoveryMs;
-    let best = -1;
+    let back = 0;
     let improvedAt = Date.now();
-    for (;;) {
-      const outcomes = await Promise.all(steps.map((step) => checkStep(this.provider, this.lab, step)));
-      const passing = outcomes.filter((o) => o.passed).length;
-      progress.update(`${passing}/${steps.length} passed steps pass again`);
-      if (passing > best) [best, improvedAt] = [passing, Date.now()];
-      const settled = Date.now() - improvedAt > this.setup.recoveryMs / 4;
-      if (passing === steps.length || settled || Date.now() > deadline) {
-        progress.done(passing === steps.length ? `all ${steps.length} passed steps pass again` : `${steps.length - passing} steps still fail; they are solved again`);
-        return passing === steps.length;
+    const givenUp = () => Date.now() - improvedAt > patienceMs || Date.now() > deadline;
+    const waitFor = async (step: Step): Promise<boolean> => {
+      for (;;) {
+        if ((await checkStep(this.provider, this.lab, step)).passed) {
+          back += 1;
+          improvedAt = Date.now();
+          progress.update(`${back}/${steps.length} passed steps pass again`);
+          return true;
+        }
+        if (givenUp()) return false;
+        await sleep(this.setup.pollMs);
       }
-      await sleep(this.setup.pollMs);
-    }
+    };
+    // A few at a time, in the course's order: dozens of checks at once would fight the booting components for CPU.
+    const outcomes = await inBatchesOf(RECOVERY_CONCURRENCY, steps, waitFor);
+    const failing = outcomes.filter((ok) => !ok).length;
+    progress.done(failing === 0 ? `all ${steps.length} passed steps pass again` : `${failing} steps still fail; they are solved again`);
+    return failing === 0;
   }
 
   /** Replays the chapters after `after` and before `chapter`. */

@@ -27,24 +27,34 @@ export function failureMessage(failure: CheckFailure): string {
 }
 
 /** Runs every check of a step in its machine; the exit code of each is the verdict. */
-export function checkStep(provider: MachineProvider, lab: string, step: Step): Promise<CheckOutcome> {
-  return runChecks(provider, lab, step.checks, step.machine);
+export async function checkStep(provider: MachineProvider, lab: string, step: Step): Promise<CheckOutcome> {
+  return (await gradeSteps(provider, lab, [step]))[0]!;
+}
+
+/** Grades several steps at once (one exec per machine where the provider can batch): each step's outcome, in order. */
+export async function gradeSteps(provider: MachineProvider, lab: string, steps: Step[]): Promise<CheckOutcome[]> {
+  const all = steps.flatMap((step, index) => step.checks.map((check) => ({ check, machine: check.machine ?? step.machine, index })));
+  const results = await runOnMachines(provider, lab, all);
+  return steps.map((_step, index) => {
+    const mine = all.flatMap((c, i) => (c.index === index ? [i] : []));
+    return outcomeOf(mine.map((i) => all[i]!.check), mine.map((i) => results[i]!));
+  });
 }
 
 /** Runs checks, each in its machine (or the default one); all are run, so every failure is reported. */
 export async function runChecks(provider: MachineProvider, lab: string, checks: Check[], defaultMachine: MachineName = 'jumpbox'): Promise<CheckOutcome> {
-  const results = await Promise.all(
-    checks.map((check) =>
-      provider
-        .exec(lab, check.machine ?? defaultMachine, ['bash', '-c', check.run], { timeoutMs: checkLimitMs(), workdir: '/root' })
-        .then((result) => ({ ...result, timedOut: false }))
-        // A check that hangs (say, kubectl while the API server is down) has failed, not crashed; it says it was slow.
-        .catch((error: unknown) => {
-          const message = error instanceof Error ? error.message : String(error);
-          return { exitCode: -1, stdout: '', stderr: message, timedOut: /did not finish within/.test(message) };
-        }),
-    ),
-  );
+  const results = await runOnMachines(provider, lab, checks.map((check) => ({ check, machine: check.machine ?? defaultMachine })));
+  return outcomeOf(checks, results);
+}
+
+interface CheckRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+function outcomeOf(checks: Check[], results: CheckRun[]): CheckOutcome {
   const failures = checks.flatMap((check, i) => {
     const result = results[i]!;
     if (result.exitCode === 0) return [];
@@ -53,7 +63,30 @@ export async function runChecks(provider: MachineProvider, lab: string, checks: 
   return { passed: failures.length === 0, failures };
 }
 
-/** Runs scripts as root bash in their machines, in order, stopping at the first failing command. */
+/** Runs each check in its machine, all at once: one batch per machine when the provider has execScripts. */
+async function runOnMachines(provider: MachineProvider, lab: string, checks: { check: Check; machine: MachineName }[]): Promise<CheckRun[]> {
+  const options = { timeoutMs: checkLimitMs(), workdir: '/root' };
+  // A check that hangs (say, kubectl while the API server is down) has failed, not crashed; it says it was slow.
+  const failed = (error: unknown): CheckRun => {
+    const message = error instanceof Error ? error.message : String(error);
+    return { exitCode: -1, stdout: '', stderr: message, timedOut: /did not finish within/.test(message) };
+  };
+  const batch = provider.execScripts?.bind(provider);
+  if (!batch) {
+    return Promise.all(checks.map(({ check, machine }) => provider.exec(lab, machine, ['bash', '-c', check.run], options).then((r) => ({ ...r, timedOut: false }), failed)));
+  }
+  const results: CheckRun[] = new Array<CheckRun>(checks.length);
+  const machines = [...new Set(checks.map((c) => c.machine))];
+  await Promise.all(
+    machines.map(async (machine) => {
+      const indexes = checks.flatMap((c, i) => (c.machine === machine ? [i] : []));
+      const ran = await batch(lab, machine, indexes.map((i) => checks[i]!.check.run), options).catch((error: unknown) => indexes.map(() => failed(error)));
+      indexes.forEach((checkIndex, i) => (results[checkIndex] = ran[i]!));
+    }),
+  );
+  return results;
+}
+
 export async function runScript(provider: MachineProvider, lab: string, machine: MachineName, script: string): Promise<ExecOutcome> {
   const result = await provider.exec(lab, machine, ['bash', '-euo', 'pipefail', '-c', script], { timeoutMs: SOLVE_TIMEOUT_MS * timeScale(), workdir: '/root', env: { HOME: '/root' } });
   return { ok: result.exitCode === 0, output: (result.stdout + result.stderr).trim().split('\n').slice(-15).join('\n') };

@@ -39,6 +39,8 @@ export const chapterSchema = {
             },
           },
           solve: { type: 'string', minLength: 1 },
+          /** Its result names the machines' addresses or is lost when they stop: a restored or restarted lab solves it again first. */
+          addresses: { type: 'boolean' },
           hints: { type: 'array', minItems: 2, items: { type: 'string', minLength: 1 } },
         },
       },

@@ -7,6 +7,7 @@ import { stepKey } from '../../../src/engine/progress.ts';
 import { completedChapter, hashTree, pickSnapshot, snapshotKey, type Snapshot } from '../../../src/engine/snapshots.ts';
 import { REAL_SETUP } from '../../../src/engine/lab.ts';
 import { LabError } from '../../../src/util/errors.ts';
+import type { Course } from '../../../src/engine/lab.ts';
 import { chapter, FAST_SETUP, fakeCourse, fakeLab, step } from '../../helpers/fake-course.ts';
 import { FakeProvider } from '../../helpers/fake-provider.ts';
 
@@ -110,7 +111,24 @@ describe('LabEngine snapshots (fake provider)', () => {
     expect(provider.ran('second', 'count solve-c1')).toBe(0);
   });
 
-  it('a step still starting is solved again and waited for; one that cannot pass again fails lab up with its name', async () => {
+  it('a step that names the machines\' addresses is solved again first, before the components are waited for', async () => {
+    const course = (): Course => ({ ...fakeCourse(), chapters: [chapter(1, [step('a1', { addresses: true }), step('a2')]), ...fakeCourse().chapters.slice(1)] });
+    const provider = new FakeProvider();
+    const first = new LabEngine(provider, 'first', course(), FAST_SETUP);
+    await first.up(3, { snapshots: false });
+    await first.snapshot();
+    provider.lostOnRestore.add('a1');
+    provider.slowFacts.set('b2', 2);
+    const second = new LabEngine(provider, 'second', course(), FAST_SETUP);
+    await second.up(3);
+    expect(provider.ran('second', 'count solve-a1')).toBe(1);
+    const scripts = provider.execLog.filter((e) => e.lab === 'second').map((e) => e.script);
+    expect(scripts.indexOf('count solve-a1\nset a1')).toBeLessThan(scripts.indexOf('has b2'));
+    expect(provider.ran('second', 'count solve-b2')).toBe(0);
+    expect([...provider.factsOf('second')].sort()).toEqual(['a1', 'a2', 'b1', 'b2']);
+  });
+
+  it('a step still starting is waited for, not solved again; one that cannot pass again fails lab up with its name', async () => {
     const provider = new FakeProvider();
     const { engine } = await builtLab(provider);
     await engine.snapshot();
@@ -119,7 +137,7 @@ describe('LabEngine snapshots (fake provider)', () => {
     await second.up(3);
     // Graded until it passed: the countdown of failing checks ran out.
     expect(provider.slowFacts.get('b2')).toBe(0);
-    expect(provider.ran('second', 'count solve-b2')).toBe(1);
+    expect(provider.ran('second', 'count solve-b2')).toBe(0);
 
     // A component that never comes back: its step fails whatever is solved.
     provider.slowFacts.set('b1', 1_000_000);
@@ -192,5 +210,15 @@ describe('LabEngine snapshots (fake provider)', () => {
     const second = new LabEngine(provider, 'second', fakeCourse(), FAST_SETUP);
     await second.up(3, { keepSnapshot: true });
     expect((await provider.listSnapshots()).length).toBe(1);
+  });
+
+  it('up --keep-snapshot after a restore from an older snapshot keeps one where the chapter starts', async () => {
+    const { engine, provider } = fakeLab(fakeCourse(), new FakeProvider(), 'first');
+    await engine.up(2, { keepSnapshot: true });
+    expect((await engine.matchingSnapshot(3))?.chapter).toBe(1);
+    const second = new LabEngine(provider, 'second', fakeCourse(), FAST_SETUP);
+    await second.up(3, { keepSnapshot: true });
+    expect((await provider.listSnapshots()).length).toBe(2);
+    expect((await second.matchingSnapshot(3))?.chapter).toBe(2);
   });
 });
