@@ -67,7 +67,14 @@ export async function waitForBoot(provider: MachineProvider, lab: string, name: 
   let systemState = 'unknown';
   // Right after start, systemctl may find no bus yet and answer nothing: ask again until systemd answers.
   while (Date.now() < deadline) {
-    const result = await provider.exec(lab, name, ['systemctl', 'is-system-running', '--wait'], { timeoutMs });
+    const result = await provider.exec(lab, name, ['systemctl', 'is-system-running', '--wait'], { timeoutMs }).catch(async (error: unknown) => {
+      const machine = (await provider.list(lab)).find((m) => m.name === name);
+      if (machine?.state === 'running') throw error;
+      throw new LabError(
+        `machine ${name} of lab ${lab} stopped while it booted`,
+        `its console says why (docker logs hardway-${lab}-${name}); with many labs at once the host's inotify limit is the usual cause: lab doctor, then lab up again`,
+      );
+    });
     systemState = result.stdout.trim() || 'unknown';
     if (BOOT_OVER.includes(systemState)) break;
     await sleep(250);
