@@ -1,3 +1,4 @@
+import type { ScriptResult } from '../../vm/exec-scripts.ts';
 import type { MachineProvider } from '../../vm/provider.ts';
 import { timeScale } from '../util/time.ts';
 import type { Chapter, Check, MachineName, Step } from './course.ts';
@@ -27,18 +28,8 @@ export function failureMessage(failure: CheckFailure): string {
 }
 
 /** Runs every check of a step in its machine; the exit code of each is the verdict. */
-export async function checkStep(provider: MachineProvider, lab: string, step: Step): Promise<CheckOutcome> {
-  return (await gradeSteps(provider, lab, [step]))[0]!;
-}
-
-/** Grades several steps at once (one exec per machine where the provider can batch): each step's outcome, in order. */
-export async function gradeSteps(provider: MachineProvider, lab: string, steps: Step[]): Promise<CheckOutcome[]> {
-  const all = steps.flatMap((step, index) => step.checks.map((check) => ({ check, machine: check.machine ?? step.machine, index })));
-  const results = await runOnMachines(provider, lab, all);
-  return steps.map((_step, index) => {
-    const mine = all.flatMap((c, i) => (c.index === index ? [i] : []));
-    return outcomeOf(mine.map((i) => all[i]!.check), mine.map((i) => results[i]!));
-  });
+export function checkStep(provider: MachineProvider, lab: string, step: Step): Promise<CheckOutcome> {
+  return runChecks(provider, lab, step.checks, step.machine);
 }
 
 /** Runs checks, each in its machine (or the default one); all are run, so every failure is reported. */
@@ -47,14 +38,7 @@ export async function runChecks(provider: MachineProvider, lab: string, checks: 
   return outcomeOf(checks, results);
 }
 
-interface CheckRun {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-function outcomeOf(checks: Check[], results: CheckRun[]): CheckOutcome {
+function outcomeOf(checks: Check[], results: ScriptResult[]): CheckOutcome {
   const failures = checks.flatMap((check, i) => {
     const result = results[i]!;
     if (result.exitCode === 0) return [];
@@ -64,10 +48,10 @@ function outcomeOf(checks: Check[], results: CheckRun[]): CheckOutcome {
 }
 
 /** Runs each check in its machine, all at once: one batch per machine when the provider has execScripts. */
-async function runOnMachines(provider: MachineProvider, lab: string, checks: { check: Check; machine: MachineName }[]): Promise<CheckRun[]> {
+async function runOnMachines(provider: MachineProvider, lab: string, checks: { check: Check; machine: MachineName }[]): Promise<ScriptResult[]> {
   const options = { timeoutMs: checkLimitMs(), workdir: '/root' };
   // A check that hangs (say, kubectl while the API server is down) has failed, not crashed; it says it was slow.
-  const failed = (error: unknown): CheckRun => {
+  const failed = (error: unknown): ScriptResult => {
     const message = error instanceof Error ? error.message : String(error);
     return { exitCode: -1, stdout: '', stderr: message, timedOut: /did not finish within/.test(message) };
   };
@@ -75,7 +59,7 @@ async function runOnMachines(provider: MachineProvider, lab: string, checks: { c
   if (!batch) {
     return Promise.all(checks.map(({ check, machine }) => provider.exec(lab, machine, ['bash', '-c', check.run], options).then((r) => ({ ...r, timedOut: false }), failed)));
   }
-  const results: CheckRun[] = new Array<CheckRun>(checks.length);
+  const results: ScriptResult[] = new Array<ScriptResult>(checks.length);
   const machines = [...new Set(checks.map((c) => c.machine))];
   await Promise.all(
     machines.map(async (machine) => {
