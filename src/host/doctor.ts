@@ -29,9 +29,9 @@ export function diagnose(facts: HostFacts): CheckResult[] {
 }
 
 /**
- * Measured: a full lab (chapter 14) holds 54 inotify instances (systemd, journald, containerd and the
- * kubelets in its four machines), and the limit is the host's root user's, shared by every lab: the
- * old 512 stopped the tenth lab's machines from booting. 8192 leaves room for a full room and more.
+ * Measured: a full lab (chapter 14) holds 54 inotify instances (counted over every process of its
+ * four machines: systemd, containerd, the kubelets...), and the limit is the host's root user's, shared by every lab: the
+ * old 512 stopped the eleventh lab's machines while they booted. 8192 leaves room for a full room and more.
  */
 export const INOTIFY_INSTANCES_PER_LAB = 54;
 export const WANTED_INOTIFY_INSTANCES = 8192;

@@ -75,7 +75,7 @@ describe('doctor verdicts', () => {
 
   it('warns when the inotify limit allows only a few clusters', () => {
     expect(verdictOf({ ...healthy, inotifyInstances: 128 }, 'inotify')).toMatchObject({ verdict: 'warn', fix: 'lab setup (raises it to 8192)' });
-    // 512 was the old default here: ten full labs' machines did not all boot under it
+    // 512 was the old default here: under it the eleventh full lab's machines did not boot
     expect(verdictOf({ ...healthy, inotifyInstances: 512 }, 'inotify')).toMatchObject({ verdict: 'warn', detail: expect.stringMatching(/about 9 full labs/) });
     expect(hostIsReady(diagnose({ ...healthy, inotifyInstances: 128 }))).toBe(true);
   });
