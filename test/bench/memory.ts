@@ -28,7 +28,8 @@ export async function labMemoryMiB(provider: MachineProvider, lab: string): Prom
 
 /** CPU time a container has used so far, in seconds (cgroup v1 cpuacct or v2 cpu.stat). */
 export function containerCpuSeconds(id: string): number | null {
-  for (const dir of [`/sys/fs/cgroup/cpuacct/hardway/${id}`, `/sys/fs/cgroup/cpuacct/docker/${id}`]) {
+  const v1 = ['cpuacct', 'cpu,cpuacct'].flatMap((hierarchy) => ['hardway', 'docker'].map((parent) => `/sys/fs/cgroup/${hierarchy}/${parent}/${id}`));
+  for (const dir of v1) {
     if (existsSync(`${dir}/cpuacct.usage`)) return Number(readFileSync(`${dir}/cpuacct.usage`, 'utf8')) / 1e9;
   }
   for (const dir of [`/sys/fs/cgroup/system.slice/docker-${id}.scope`, `/sys/fs/cgroup/docker/${id}`]) {

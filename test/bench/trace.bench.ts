@@ -10,31 +10,13 @@ import { realLab, ensureEngine } from '../helpers/engine.ts';
 import { ensureArtifacts } from '../helpers/artifacts.ts';
 import { sleep } from '../../src/util/time.ts';
 import type { LabEngine } from '../../src/engine/lab.ts';
+import { containerCpuSeconds } from './memory.ts';
 
 const LAB = `bench-trace-${process.pid.toString(36)}`;
 const KUBECTL = 'kubectl --kubeconfig /root/admin.kubeconfig';
 const MAP_POLL_MS = 5000;
 const WINDOW_MS = 60_000;
 const TICKS_PER_SECOND = 100;
-
-/** CPU seconds a container's cgroup has used (cgroup v1 or v2). */
-function containerCpu(id: string): number {
-  for (const v1 of [`/sys/fs/cgroup/cpu,cpuacct/docker/${id}/cpuacct.usage`, `/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`]) {
-    try {
-      return Number(readFileSync(v1, 'utf8')) / 1e9;
-    } catch {
-      // not this layout
-    }
-  }
-  for (const v2 of [`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, `/sys/fs/cgroup/docker/${id}/cpu.stat`]) {
-    try {
-      return Number(readFileSync(v2, 'utf8').match(/^usage_usec (\d+)$/m)?.[1] ?? 0) / 1e6;
-    } catch {
-      // not this layout
-    }
-  }
-  return 0;
-}
 
 /** CPU seconds (with reaped children: each exec's runc) of dockerd, containerd and the lab's shims. */
 function engineCpu(ids: string[]): number {
@@ -82,11 +64,11 @@ interface CpuShare {
 export async function mapCost(engine: LabEngine, lab = LAB): Promise<{ baseline: CpuShare; withMap: CpuShare; reads: number; readMs: number }> {
   const ids = (await engine.provider.list(lab)).map((m) => m.containerId);
   const measure = async (run: () => Promise<void>): Promise<CpuShare> => {
-    const [machines0, engine0, self0, t0] = [ids.reduce((sum, id) => sum + containerCpu(id), 0), engineCpu(ids), process.cpuUsage(), performance.now()];
+    const [machines0, engine0, self0, t0] = [ids.reduce((sum, id) => sum + (containerCpuSeconds(id) ?? 0), 0), engineCpu(ids), process.cpuUsage(), performance.now()];
     await run();
     const self = process.cpuUsage(self0);
     const seconds = (performance.now() - t0) / 1000;
-    return { machines: (ids.reduce((sum, id) => sum + containerCpu(id), 0) - machines0) / seconds, engine: (engineCpu(ids) - engine0) / seconds, self: (self.user + self.system) / 1e6 / seconds };
+    return { machines: (ids.reduce((sum, id) => sum + (containerCpuSeconds(id) ?? 0), 0) - machines0) / seconds, engine: (engineCpu(ids) - engine0) / seconds, self: (self.user + self.system) / 1e6 / seconds };
   };
   const baseline = await measure(() => sleep(WINDOW_MS));
   let reads = 0;
