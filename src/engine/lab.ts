@@ -6,7 +6,8 @@ import { fromPackage } from '../util/package-root.ts';
 import { MACHINES, type MachineRole } from '../lab/topology.ts';
 import { LabError } from '../util/errors.ts';
 import { Progress } from '../util/output.ts';
-import { sleep } from '../util/time.ts';
+import { inBatchesOf } from '../util/concurrency.ts';
+import { sleep, timeScale } from '../util/time.ts';
 import type { MachineProvider } from '../../vm/provider.ts';
 import type { Chapter, Step } from './course.ts';
 import { checkHealth, gradeFix, injectFault, runActions, waitForFix, type Fault, type HealthChecks } from './faults.ts';
@@ -16,7 +17,6 @@ import { chapterByNumber, currentPosition, resolveStep, type Position } from './
 import { completedChapter, hashTree, pickSnapshot, readSnapshot, snapshotId, snapshotKey, snapshotMeta, type Snapshot, type StateInputs } from './snapshots.ts';
 import { collectTrace, listTraceable, type Traceable } from '../trace/collect.ts';
 import { parseTarget, targetName, type Trace } from '../trace/model.ts';
-import { timeScale } from '../util/time.ts';
 import { loadMapLayout, type MapLayout } from '../map/layout.ts';
 import { readClusterMap, type ClusterMap } from '../map/status.ts';
 
@@ -82,20 +82,6 @@ export interface SnapshotListing {
 
 /** How many steps are graded at once while a lab's components come back. */
 const RECOVERY_CONCURRENCY = 8;
-
-/** Runs `work` over `items` with at most `limit` running at once; the results in the items' order. */
-async function inBatchesOf<T, R>(limit: number, items: T[], work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /** How far back a trace looks unless told otherwise. */
 export const TRACE_WINDOW_MS = 30 * 60_000;
@@ -186,13 +172,16 @@ export class LabEngine {
     const snapshot = fresh && chapter !== undefined && options.snapshots !== false ? await this.matchingSnapshot(chapter) : null;
     const { health, restarted } = await bringUpMachines(this.lab, this.provider, snapshot?.id);
     await this.setup.registry(this.lab, this.provider);
-    if (snapshot) await this.restore(snapshot);
-    else if (restarted.length > 0) await this.recoverFromRestart();
+    let proven = 0;
+    if (snapshot) {
+      await this.restore(snapshot);
+      proven = snapshot.chapter;
+    } else if (restarted.length > 0) proven = await this.recoverFromRestart();
     if (chapter === undefined) return health;
     if (this.progress().fault) {
       throw new LabError('this lab has a fault to fix, so its chapters are not replayed', 'fix it (lab check grades the fix), or give up on it: lab giveup');
     }
-    await this.fastForwardTo(chapter, snapshot?.chapter ?? 0);
+    await this.fastForwardTo(chapter, Math.min(proven, chapter - 1));
     if (options.keepSnapshot && (await this.needsSnapshotBefore(chapter))) await this.snapshot();
     return health;
   }
@@ -200,7 +189,7 @@ export class LabEngine {
   /**
    * A lab made from a snapshot is a new lab on its own network: its progress is the snapshot's, and
    * what names the old addresses (machines.txt, hosts files, routes) is made right by the course's
-   * own steps, in order: every step the snapshot had passed is checked and solved again where it fails.
+   * own steps, and every step the snapshot had passed is graded until it passes again (see settle).
    */
   private async restore(snapshot: Snapshot): Promise<void> {
     await updateProgress(this.lab, () => ({ chapter: Math.min(snapshot.chapter + 1, this.lastChapter), passed: [...snapshot.passed], hintsShown: {} }));
@@ -216,10 +205,10 @@ export class LabEngine {
    * every step is graded and solved once more, strictly in order, as lab up does.
    */
   private async settle(chapter: number, what: string): Promise<void> {
-    const passed = new Set(this.progress().passed);
-    const steps = this.course.chapters.filter((c) => c.number <= chapter).flatMap((c) => c.steps.filter((s) => passed.has(stepKey(c.number, s.id))));
+    const steps = this.passedSteps(chapter);
+    const addressed = steps.filter((s) => s.addresses);
     const progress = new Progress(what);
-    for (const step of steps.filter((s) => s.addresses)) {
+    for (const step of addressed) {
       progress.update(`grading ${step.title.toLowerCase()}`);
       if ((await checkStep(this.provider, this.lab, step)).passed) continue;
       progress.update(`${step.title.toLowerCase()}: solved again`);
@@ -228,7 +217,7 @@ export class LabEngine {
         if (!(error instanceof SolveError)) throw error;
       });
     }
-    progress.done(`${steps.filter((s) => s.addresses).length} steps that name the machines' addresses are right`);
+    progress.done(`${addressed.length} steps that name the machines' addresses are right`);
     if (await this.waitForRecovery(`${what}: the components start again`, steps, this.setup.recoveryMs / 8)) return;
     try {
       await fastForward(this.provider, this.lab, this.course.chapters, chapter + 1, async ({ chapter: c, step }) => {
@@ -247,11 +236,16 @@ export class LabEngine {
    * (Docker rewrites /etc/hosts, pod routes are gone) and with components still restarting: first
    * give them time, then settle the chapters the lab had finished with the course's own steps.
    */
-  private async recoverFromRestart(): Promise<void> {
+  /** Returns the last chapter it proved passing again (0: none), which lab up need not grade again. */
+  private async recoverFromRestart(): Promise<number> {
     const finished = completedChapter(this.course.chapters, this.progress().passed);
-    if (finished > 0) await this.settle(finished, 'recovering after a restart');
+    if (finished > 0) {
+      await this.settle(finished, 'recovering after a restart');
+      return finished;
+    }
     // Steps passed in a chapter not yet finished are the learner's own work: waited for, never solved.
-    else await this.waitForRecovery();
+    await this.waitForRecovery();
+    return 0;
   }
 
   /** Snapshots this engine made, newest first, each with whether the course as it is now may use it. */
@@ -267,6 +261,12 @@ export class LabEngine {
       const complete = MACHINES.every((m) => record.machines.includes(m.name));
       return [{ snapshot, usable: complete && snapshot.key === keyOf(snapshot.chapter) }];
     });
+  }
+
+  /** The steps the lab has passed, in the course's order (up to `chapter` when given). */
+  private passedSteps(chapter = Infinity): Step[] {
+    const passed = new Set(this.progress().passed);
+    return this.course.chapters.filter((c) => c.number <= chapter).flatMap((c) => c.steps.filter((s) => passed.has(stepKey(c.number, s.id))));
   }
 
   /** Whether no usable snapshot ends exactly where `chapter` starts (an older one may, and is then not enough). */
@@ -346,8 +346,7 @@ export class LabEngine {
    * routes, does not survive a reboot and is solved again), and at the latest after the recovery time.
    */
   private async waitForRecovery(what = 'recovering after a restart', only?: Step[], patienceMs = this.setup.recoveryMs / 4): Promise<boolean> {
-    const passed = new Set(this.progress().passed);
-    const steps = only ?? this.course.chapters.flatMap((c) => c.steps.filter((s) => passed.has(stepKey(c.number, s.id))));
+    const steps = only ?? this.passedSteps();
     if (steps.length === 0) return true;
     const progress = new Progress(what);
     const deadline = Date.now() + this.setup.recoveryMs;
