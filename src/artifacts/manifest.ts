@@ -48,7 +48,8 @@ export const platformName = (platform: Platform): string => `${platform.os}-${pl
 let cached: Component[] | undefined;
 
 export function loadManifest(): Component[] {
-  cached ??= (parse(readFileSync(fromPackage('src', 'artifacts', 'manifest.yaml'), 'utf8')) as { components: Component[] }).components;
+  // merge: the second Kubernetes entry takes the first one's source with `<<:` and changes its Go lines.
+  cached ??= (parse(readFileSync(fromPackage('src', 'artifacts', 'manifest.yaml'), 'utf8'), { merge: true }) as { components: Component[] }).components;
   return cached;
 }
 
@@ -57,14 +58,18 @@ export function sourceBuildPackages(): string[] {
   return [...new Set(loadManifest().flatMap((component) => component.source?.needs?.packages ?? []))];
 }
 
+/** The first entry of that name or binary: for Kubernetes, the version the course builds its cluster on. */
 export function findComponent(name: string): Component | undefined {
   return loadManifest().find((component) => component.name === name || component.binaries.includes(name));
 }
 
-/** Fills {version}, {bare}, {arch}, {binary}, {url} in a manifest template. */
+/** Fills {version}, {bare}, {minor}, {staging}, {arch}, {binary}, {url} in a manifest template. */
 export function expand(template: string, values: { version: string; arch: string; binary?: string; url?: string }): string {
+  const [, minor, patch] = values.version.replace(/^v/, '').split('.');
   return template.replace(/\{(\w+)\}/g, (whole, key: string) => {
     if (key === 'bare') return values.version.replace(/^v/, '');
+    if (key === 'minor' && minor !== undefined) return minor;
+    if (key === 'staging' && minor !== undefined && patch !== undefined) return `v0.${minor}.${patch}`;
     const value = (values as Record<string, string | undefined>)[key];
     return value ?? whole;
   });

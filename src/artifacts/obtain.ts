@@ -103,9 +103,10 @@ export async function checkVersion(component: Component, platform: Platform): Pr
 export const manifestComponents = (names: string[] = []): Component[] => {
   const all = loadManifest();
   if (names.length === 0) return all;
-  return names.map((name) => {
-    const found = all.find((component) => component.name === name || component.binaries.includes(name));
-    if (!found) throw new LabError(`no artifact called "${name}"`, `pick from: ${all.map((c) => c.name).join(', ')}`, 2);
+  // A name gives every version the manifest pins of it (Kubernetes has two).
+  return names.flatMap((name) => {
+    const found = all.filter((component) => component.name === name || component.binaries.includes(name));
+    if (found.length === 0) throw new LabError(`no artifact called "${name}"`, `pick from: ${[...new Set(all.map((c) => c.name))].join(', ')}`, 2);
     return found;
   });
 };

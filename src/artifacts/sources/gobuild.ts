@@ -28,8 +28,8 @@ export function wrapperGoMod(component: Component, source: GoSource): string {
   if (source.godebug) lines.push(`godebug ${source.godebug}`, '');
   lines.push('require (', ...Object.entries(source.require).map(([module, version]) => `\t${module} ${expand(version, values)}`), ')', '');
   if (source.replaceAll) {
-    const { version, modules } = source.replaceAll;
-    lines.push('replace (', ...modules.map((module) => `\t${module} => ${module} ${version}`), ')', '');
+    const version = expand(source.replaceAll.version, values);
+    lines.push('replace (', ...source.replaceAll.modules.map((module) => `\t${module} => ${module} ${version}`), ')', '');
   }
   return lines.join('\n');
 }

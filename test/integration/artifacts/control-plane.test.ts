@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findComponent } from '../../../src/artifacts/manifest.ts';
 import { binary, ensureArtifacts } from '../../helpers/artifacts.ts';
 import { makeCa, makeCert, writeKubeconfig } from '../../helpers/pki.ts';
 import { freePort, startProcess, stopProcess, waitFor, type Started } from '../../helpers/processes.ts';
@@ -71,8 +72,10 @@ describe('the cached binaries run a real control plane on loopback', () => {
     await kubectl('create', 'configmap', 'greeting', '--from-literal=hello=hard way');
     expect(await kubectl('get', 'configmap', 'greeting', '-o', 'jsonpath={.data.hello}')).toBe('hard way');
     const version = JSON.parse(await kubectl('version', '-o', 'json')) as { serverVersion: { gitVersion: string }; clientVersion: { gitVersion: string } };
-    expect(version.serverVersion.gitVersion).toBe('v1.35.8');
-    expect(version.clientVersion.gitVersion).toBe('v1.35.8');
+    // The course's version: the first of the two the manifest pins.
+    expect(version.serverVersion.gitVersion).toBe(findComponent('kube-apiserver')!.version);
+    expect(version.clientVersion.gitVersion).toBe(findComponent('kubectl')!.version);
+    expect(findComponent('kubectl')!.version).toBe('v1.34.4');
   });
 
   it('the controller manager and scheduler run against it and take their leases', async () => {

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binaryPath } from '../../../src/artifacts/cache.ts';
+import { hostPlatform, loadManifest } from '../../../src/artifacts/manifest.ts';
 import { binary, ensureArtifacts } from '../../helpers/artifacts.ts';
 import { lab, labAsync } from '../../helpers/cli.ts';
 
@@ -17,11 +19,14 @@ function buildMirror(root: string, corrupt: string[] = []): void {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     copyFileSync(from, join(root, path));
   };
-  for (const name of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy', 'kubectl']) {
-    const path = `release/v1.35.8/bin/linux/amd64/${name}`;
-    put(path, binary(name));
-    const sum = corrupt.includes(name) ? '0'.repeat(64) : sha256(join(root, path));
-    writeFileSync(join(root, `${path}.sha256`), `${sum}\n`);
+  // Both pinned Kubernetes versions, each under its own release path.
+  for (const kubernetes of loadManifest().filter((c) => c.name === 'kubernetes')) {
+    for (const name of kubernetes.binaries) {
+      const path = `release/${kubernetes.version}/bin/linux/amd64/${name}`;
+      put(path, binaryPath(kubernetes, name, hostPlatform()));
+      const sum = corrupt.includes(name) ? '0'.repeat(64) : sha256(join(root, path));
+      writeFileSync(join(root, `${path}.sha256`), `${sum}\n`);
+    }
   }
   const release = 'etcd-io/etcd/releases/download/v3.6.8';
   const staging = mkdtempSync(join(tmpdir(), 'hardway-etcd-'));
@@ -94,9 +99,11 @@ describe('artifacts from a mirror with the official layout', () => {
     const env = { HARDWAY_CACHE: cache };
     const fetched = await labAsync(['artifacts', 'fetch', 'kubernetes', 'etcd', '--source', 'mirror', '--mirror', url(good)], env);
     expect(fetched.code, fetched.stderr).toBe(0);
+    expect(fetched.stdout).toMatch(/kubernetes v1\.34\.4: ready \(from mirror\)/);
     expect(fetched.stdout).toMatch(/kubernetes v1\.35\.8: ready \(from mirror\)/);
     expect(fetched.stdout).toMatch(/etcd v3\.6\.8: ready \(from mirror\)/);
     const list = lab(['artifacts', 'list'], env);
+    expect(list.stdout).toMatch(/kubernetes +v1\.34\.4 +cached \(from mirror\)/);
     expect(list.stdout).toMatch(/kubernetes +v1\.35\.8 +cached \(from mirror\)/);
     const verify = lab(['artifacts', 'verify'], env);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
@@ -126,7 +133,7 @@ describe('artifacts from a mirror with the official layout', () => {
     expect(fetched.stderr).not.toMatch(/\n\s+at /);
     const folders = existsSync(join(cache, 'artifacts')) ? readdirSync(join(cache, 'artifacts')).filter((f) => !f.startsWith('.')) : [];
     expect(folders).toEqual([]);
-    expect(lab(['artifacts', 'list'], { HARDWAY_CACHE: cache }).stdout).toMatch(/kubernetes +v1\.35\.8 +not cached/);
+    expect(lab(['artifacts', 'list'], { HARDWAY_CACHE: cache }).stdout).toMatch(/kubernetes +v1\.34\.4 +not cached/);
   });
 
   it('takes binaries from a local folder, checking their version', () => {
