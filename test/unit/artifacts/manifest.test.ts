@@ -69,3 +69,38 @@ describe('the pinned container runtime', () => {
     expect(() => requireCgo(runc, runc.source!, { os: 'linux', arch: other }, empty)).toThrow(/cannot be built for/);
   });
 });
+
+describe('two Kubernetes minors: the course\'s and its upgrade chapter\'s', () => {
+  const kubernetes = () => loadManifest().filter((c) => c.name === 'kubernetes');
+
+  it('pins one minor version apart, the course\'s first, and a name asks for both', async () => {
+    const [course, upgrade] = kubernetes().map((c) => c.version);
+    expect(kubernetes()).toHaveLength(2);
+    const minor = (version: string) => Number(version.split('.')[1]);
+    expect(minor(upgrade!) - minor(course!)).toBe(1);
+    expect(findComponent('kubectl')?.version).toBe(course);
+    const { manifestComponents } = await import('../../../src/artifacts/obtain.ts');
+    expect(manifestComponents(['kubernetes']).map((c) => c.version)).toEqual([course, upgrade]);
+    expect(manifestComponents(['kubelet', 'etcd']).map((c) => c.name)).toEqual(['kubernetes', 'kubernetes', 'etcd']);
+  });
+
+  it('builds each from its own release: staging modules at v0.<minor>.<patch>, its version stamped, its own Go line', () => {
+    for (const k of kubernetes()) {
+      const [, minor, patch] = k.version.split('.');
+      const goMod = wrapperGoMod(k, k.source!);
+      expect(goMod).toContain(`k8s.io/kubernetes ${k.version}`);
+      expect(goMod).toContain(`k8s.io/client-go => k8s.io/client-go v0.${minor}.${patch}`);
+      expect(goMod).not.toMatch(/\{\w+\}/);
+      const args = buildArgs(k, k.source!, 'kubelet', '/tmp/out').join(' ');
+      expect(args).toContain(`k8s.io/component-base/version.gitVersion=${k.version}`);
+      expect(args).toContain(`k8s.io/component-base/version.gitMinor=${minor}`);
+    }
+    const [course, upgrade] = kubernetes();
+    expect(course!.source!.go).not.toBe(upgrade!.source!.go);
+    expect(course!.source!.tags).toEqual(upgrade!.source!.tags);
+  });
+
+  it('expands {minor} and {staging} from any version', () => {
+    expect(expand('{minor} {staging} {bare}', { version: 'v1.34.4', arch: 'amd64' })).toBe('34 v0.34.4 1.34.4');
+  });
+});
