@@ -189,11 +189,16 @@ export class LabEngine {
   /**
    * A lab made from a snapshot is a new lab on its own network: its progress is the snapshot's, and
    * what names the old addresses (machines.txt, hosts files, routes) is made right by the course's
-   * own steps, and every step the snapshot had passed is graded until it passes again (see settle).
+   * own steps (see settle). A snapshot of a built cluster is then trusted once the cluster's health
+   * checks pass: it was kept only with every step passing, and its own lab proved them all again
+   * after the same stop and start; the move changes only the addresses. The integration test
+   * proves that every step of a restored lab passes again by itself. Earlier snapshots (no cluster
+   * to be healthy yet) have every passed step graded until it passes again.
    */
   private async restore(snapshot: Snapshot): Promise<void> {
     await updateProgress(this.lab, () => ({ chapter: Math.min(snapshot.chapter + 1, this.lastChapter), passed: [...snapshot.passed], hintsShown: {} }));
-    await this.settle(snapshot.chapter, `restoring snapshot ${snapshot.id}`);
+    const built = this.course.chapters.find((c) => c.milestone === 'cluster-built');
+    await this.settle(snapshot.chapter, `restoring snapshot ${snapshot.id}`, built !== undefined && snapshot.chapter >= built.number);
   }
 
   /**
@@ -201,10 +206,11 @@ export class LabEngine {
    * restarted. First the steps whose result names the machines' addresses or is lost with a stop
    * (machines.txt, hosts files, pod routes) are graded and, where they fail, solved again with the
    * course's own solutions, in order: they need no component running. Then the components start in
-   * their own time, so every step is graded until it passes again. If some step stops improving,
-   * every step is graded and solved once more, strictly in order, as lab up does.
+   * their own time, so every step is graded until it passes again (for a restored built cluster,
+   * `healthOnly`: until the cluster's health checks pass). If that stops improving, every step is
+   * graded and solved once more, strictly in order, as lab up does.
    */
-  private async settle(chapter: number, what: string): Promise<void> {
+  private async settle(chapter: number, what: string, healthOnly = false): Promise<void> {
     const steps = this.passedSteps(chapter);
     const addressed = steps.filter((s) => s.addresses);
     const progress = new Progress(what);
@@ -218,6 +224,7 @@ export class LabEngine {
       });
     }
     progress.done(`${addressed.length} steps that name the machines' addresses are right`);
+    if (healthOnly && (await this.waitForHealth(`${what}: the cluster comes up`, this.setup.recoveryMs / 8))) return;
     if (await this.waitForRecovery(`${what}: the components start again`, steps, this.setup.recoveryMs / 8)) return;
     try {
       await fastForward(this.provider, this.lab, this.course.chapters, chapter + 1, async ({ chapter: c, step }) => {
@@ -370,6 +377,29 @@ export class LabEngine {
     const failing = outcomes.filter((ok) => !ok).length;
     progress.done(failing === 0 ? `all ${steps.length} passed steps pass again` : `${failing} steps still fail; they are solved again`);
     return failing === 0;
+  }
+
+  /** Polls the cluster's health checks and guards until they pass; false once they stop improving for `patienceMs`. */
+  private async waitForHealth(what: string, patienceMs: number): Promise<boolean> {
+    const progress = new Progress(what);
+    const deadline = Date.now() + this.setup.recoveryMs;
+    let fewest = Number.POSITIVE_INFINITY;
+    let improvedAt = Date.now();
+    for (;;) {
+      const outcome = await checkHealth(this.provider, this.lab, this.course.health);
+      if (outcome.passed) {
+        progress.done('the cluster is healthy');
+        return true;
+      }
+      if (outcome.failures.length < fewest) [fewest, improvedAt] = [outcome.failures.length, Date.now()];
+      progress.update(`${outcome.failures.length} health checks still fail`);
+      if (Date.now() - improvedAt > patienceMs || Date.now() > deadline) {
+        progress.done(`${outcome.failures.length} health checks still fail; every passed step is graded instead`);
+        return false;
+      }
+      // Health is a handful of checks in one exec per machine: cheap enough to ask every second.
+      await sleep(Math.min(this.setup.pollMs, 1000));
+    }
   }
 
   /** Replays the chapters after `after` and before `chapter`. */

@@ -145,6 +145,32 @@ describe('LabEngine snapshots (fake provider)', () => {
     await expect(third.up(3)).rejects.toThrow(/"Step b1" does not pass again/);
   });
 
+  it('a snapshot of a built cluster is trusted once the cluster is healthy: its other steps are not graded again; an unhealthy one is', async () => {
+    // Chapter 2 builds the cluster; its last step makes it healthy.
+    const course = (): Course => {
+      const base = fakeCourse();
+      return { ...base, chapters: [base.chapters[0]!, { ...chapter(2, [step('b1'), step('b2', { solve: 'count solve-b2\nset b2\nset healthy' })]), milestone: 'cluster-built' }, base.chapters[2]!] };
+    };
+    const provider = new FakeProvider();
+    const first = new LabEngine(provider, 'first', course(), FAST_SETUP);
+    await first.up(3, { snapshots: false });
+    const snapshot = await first.snapshot();
+    provider.slowFacts.set('healthy', 2);
+    provider.slowFacts.set('b1', 1_000_000);
+    const second = new LabEngine(provider, 'second', course(), FAST_SETUP);
+    await second.up(3);
+    expect(provider.slowFacts.get('healthy')).toBe(0);
+    expect(provider.ran('second', 'has b1')).toBe(0);
+    expect(provider.ran('second', 'count solve-')).toBe(0);
+    expect(second.progress().passed.sort()).toEqual([...snapshot.passed].sort());
+
+    // A cluster that does not come up healthy: every passed step is graded (and b1 never passes again).
+    provider.slowFacts.set('healthy', 1_000_000);
+    const third = new LabEngine(provider, 'third', course(), FAST_SETUP);
+    await expect(third.up(3)).rejects.toThrow(/"Step b1" does not pass again/);
+    expect(provider.ran('third', 'has b1')).toBeGreaterThan(0);
+  });
+
   it('restores the furthest usable snapshot and replays only the chapters after it', async () => {
     const provider = new FakeProvider();
     const { engine } = await builtLab(provider);
