@@ -1,22 +1,32 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerProvider } from '../../../vm/docker-provider.ts';
-import { loadCourse } from '../../../src/engine/course.ts';
+import { loadCourse, type Chapter } from '../../../src/engine/course.ts';
+import { checkHealth, loadHealth } from '../../../src/engine/faults.ts';
+import { markPassed, stepKey, updateProgress } from '../../../src/engine/progress.ts';
 import { checkStep, runChecks, solveStep } from '../../../src/engine/runner.ts';
+import type { Snapshot } from '../../../src/engine/snapshots.ts';
 import { ensureArtifacts } from '../../helpers/artifacts.ts';
 import { lab } from '../../helpers/cli.ts';
-import { ensureEngine } from '../../helpers/engine.ts';
+import { ensureEngine, realLab } from '../../helpers/engine.ts';
 
 const suffix = process.pid.toString(36);
 const FRESH = `it-ch-${suffix}`;
+const RESTORED = `it-snap-${suffix}`;
 const RESUME = `it-up-${suffix}`;
 /** Replaying every chapter builds a whole cluster: minutes, not the default 60 s. */
 const WHOLE_COURSE_MS = 1_200_000;
 const state = { HARDWAY_STATE: mkdtempSync(join(tmpdir(), 'hardway-state-')) };
+// The engine's snapshot and restore read the same state as the CLI runs of this file.
+process.env.HARDWAY_STATE = state.HARDWAY_STATE;
+const EXPORT = mkdtempSync(join(tmpdir(), 'hardway-snapshot-export-'));
+const CHAPTERS = loadCourse();
+const LAST = Math.max(...CHAPTERS.map((c) => c.number));
+const MARKER = '/root/.made-before-the-snapshot';
 
-describe('chapters on a real lab', () => {
+describe('chapters on a real lab, and a snapshot of it', () => {
   const provider = new DockerProvider();
 
   beforeAll(async () => {
@@ -36,12 +46,13 @@ describe('chapters on a real lab', () => {
 
   afterAll(async () => {
     await provider.deleteLab(FRESH);
+    await provider.deleteLab(RESTORED);
     await provider.deleteLab(RESUME);
-  });
+  }, 300_000);
 
   it('on a lab where nothing was built yet, every single check of every step fails (checks fail closed)', { timeout: 600_000 }, async () => {
     const passing: string[] = [];
-    for (const chapter of loadCourse()) {
+    for (const chapter of CHAPTERS) {
       for (const step of chapter.steps) {
         for (const [index, check] of step.checks.entries()) {
           const outcome = await runChecks(provider, FRESH, [check], step.machine);
@@ -52,30 +63,133 @@ describe('chapters on a real lab', () => {
     expect(passing).toEqual([]);
   });
 
-  it('every step\'s check fails before its solution runs and passes after', async () => {
-    for (const chapter of loadCourse()) {
-      for (const step of chapter.steps) {
-        const name = `${chapter.number}/${step.id}`;
-        const before = await checkStep(provider, FRESH, step);
-        expect(before.passed, `${name} passed before its solution ran`).toBe(false);
-        expect(before.failures.length).toBeGreaterThan(0);
-        await solveStep(provider, FRESH, step);
-        const after = await checkStep(provider, FRESH, step);
-        expect(after.passed, `${name} still fails after its solution: ${after.failures.map((f) => f.check.fail + ' ' + f.output).join('; ')}`).toBe(true);
+  /** The step's check fails before its solution, passes after, and again after the solution runs a second time. */
+  async function proveStep(chapter: Chapter, step: Chapter['steps'][number]): Promise<void> {
+    const name = `${chapter.number}/${step.id}`;
+    const before = await checkStep(provider, FRESH, step);
+    expect(before.passed, `${name} passed before its solution ran`).toBe(false);
+    expect(before.failures.length).toBeGreaterThan(0);
+    await solveStep(provider, FRESH, step);
+    const after = await checkStep(provider, FRESH, step);
+    expect(after.passed, `${name} still fails after its solution: ${after.failures.map((f) => f.check.fail + ' ' + f.output).join('; ')}`).toBe(true);
 
-        // A restarted lab re-solves a step whose check failed for a moment: a second run must
-        // succeed, leave the step passing, and keep the keys, certificates, kubeconfigs and
-        // encryption key already made (others were built on them).
-        const made = await jumpboxSecrets();
-        const second = await solveStep(provider, FRESH, step).then(
-          () => '',
-          (error: unknown) => (error instanceof Error ? error.message : String(error)),
-        );
-        expect(second, `${name}: its solution failed when run a second time`).toBe('');
-        const again = await checkStep(provider, FRESH, step);
-        expect(again.passed, `${name} fails after its solution ran a second time: ${again.failures.map((f) => f.check.fail + ' ' + f.output).join('; ')}`).toBe(true);
-        expect(await jumpboxSecrets(), `${name}: running its solution a second time replaced files other steps were built on`).toEqual(made);
+    // A restarted lab re-solves a step whose check failed for a moment: a second run must
+    // succeed, leave the step passing, and keep the keys, certificates, kubeconfigs and
+    // encryption key already made (others were built on them).
+    const made = await jumpboxSecrets();
+    const second = await solveStep(provider, FRESH, step).then(
+      () => '',
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    expect(second, `${name}: its solution failed when run a second time`).toBe('');
+    const again = await checkStep(provider, FRESH, step);
+    expect(again.passed, `${name} fails after its solution ran a second time: ${again.failures.map((f) => f.check.fail + ' ' + f.output).join('; ')}`).toBe(true);
+    expect(await jumpboxSecrets(), `${name}: running its solution a second time replaced files other steps were built on`).toEqual(made);
+    // Recorded as the learner's progress would be, so the lab can be kept as a snapshot below.
+    await updateProgress(FRESH, (progress) => markPassed(progress, stepKey(chapter.number, step.id)));
+  }
+
+  it(`every step's check fails before its solution runs and passes after (chapters 1-${LAST - 1})`, async () => {
+    for (const chapter of CHAPTERS.filter((c) => c.number < LAST)) {
+      for (const step of chapter.steps) await proveStep(chapter, step);
+    }
+  }, WHOLE_COURSE_MS);
+
+  // The lab just built is the one the snapshot tests need: kept at the end of the chapter before the last, restored into a new lab.
+  describe('a snapshot at the last chapter, restored into a new lab on another subnet', () => {
+    let snapshot: Snapshot | undefined;
+
+    afterAll(async () => {
+      await provider.deleteLab(RESTORED);
+      if (snapshot) await provider.removeSnapshot(snapshot.id);
+      rmSync(EXPORT, { recursive: true, force: true });
+    }, 300_000);
+
+    it('keeps the lab at the end of the chapter before the last, with its passed steps, and the lab goes on', { timeout: 600_000 }, async () => {
+      expect((await provider.exec(FRESH, 'jumpbox', ['touch', MARKER])).exitCode).toBe(0);
+      const first = realLab(FRESH, provider);
+      snapshot = await first.snapshot();
+      expect(snapshot.chapter).toBe(LAST - 1);
+      const before = CHAPTERS.filter((c) => c.number < LAST).flatMap((c) => c.steps.map((s) => `${c.number}/${s.id}`));
+      expect([...snapshot.passed].sort()).toEqual(before.sort());
+      expect(snapshot.sizeBytes).toBeGreaterThan(100e6);
+      const listed = await first.snapshots();
+      expect(listed.find((l) => l.snapshot.id === snapshot!.id)?.usable).toBe(true);
+      expect(await checkHealth(provider, FRESH, loadHealth())).toMatchObject({ passed: true });
+    });
+
+    it('travels as plain files: exported, removed, imported, it is the same usable snapshot', { timeout: 600_000 }, async () => {
+      const first = realLab(FRESH, provider);
+      await provider.exportSnapshot(snapshot!.id, EXPORT);
+      await provider.removeSnapshot(snapshot!.id);
+      expect((await first.snapshots()).some((l) => l.snapshot.id === snapshot!.id)).toBe(false);
+      await provider.importSnapshot(EXPORT);
+      const listed = (await first.snapshots()).find((l) => l.snapshot.id === snapshot!.id);
+      expect(listed?.usable).toBe(true);
+      expect(listed?.snapshot.passed).toEqual(snapshot!.passed);
+    });
+
+    it(`lab up ${LAST} of a new lab restores it: its own subnet, every check of every earlier step passes, nodes carry the new addresses`, { timeout: 600_000 }, async () => {
+      // The first lab keeps running: the second gets another /24, as a room's labs do.
+      const second = realLab(RESTORED, provider);
+      const started = Date.now();
+      await second.up(LAST);
+      const seconds = (Date.now() - started) / 1000;
+      console.log(`lab up ${LAST} from snapshot ${snapshot!.id}: ${seconds.toFixed(1)} s`);
+      expect((await provider.exec(RESTORED, 'jumpbox', ['test', '-f', MARKER])).exitCode, 'the jumpbox came from the snapshot').toBe(0);
+
+      const ips = async (name: string): Promise<Record<string, string>> => Object.fromEntries((await provider.list(name)).map((m) => [m.name, m.ip ?? '']));
+      const [old, now] = [await ips(FRESH), await ips(RESTORED)];
+      expect(now.server!.split('.').slice(0, 3)).not.toEqual(old.server!.split('.').slice(0, 3));
+
+      expect(second.progress().passed.sort()).toEqual([...snapshot!.passed].sort());
+      expect(second.progress().chapter).toBe(LAST);
+
+      // lab up trusted the snapshot once the cluster was healthy: every step must now pass again by itself,
+      // nothing solved (Prometheus needs a scrape or two, every 15 s, before its steps do).
+      const steps = CHAPTERS.filter((c) => c.number < LAST).flatMap((c) => c.steps.map((step) => ({ key: `${c.number}/${step.id}`, step })));
+      const deadline = Date.now() + 180_000;
+      let failing: string[];
+      for (;;) {
+        const outcomes = await Promise.all(steps.map(({ step }) => checkStep(provider, RESTORED, step)));
+        failing = steps.flatMap(({ key }, i) => (outcomes[i]!.passed ? [] : [`${key}: ${outcomes[i]!.failures.map((f) => `${f.check.fail} ${f.output}`).join('; ')}`]));
+        if (failing.length === 0 || Date.now() > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 5000));
       }
+      console.log(`every step of chapters 1-${LAST - 1} passed again ${((Date.now() - started) / 1000).toFixed(1)} s after lab up began, nothing solved`);
+      expect(failing).toEqual([]);
+
+      const machines = await provider.exec(RESTORED, 'jumpbox', ['cat', '/root/machines.txt']);
+      expect(machines.stdout).toContain(`${now.server} server.kubernetes.local server`);
+      expect(machines.stdout).not.toContain(`${old.server} `);
+      const nodes = await provider.exec(RESTORED, 'server', [
+        'kubectl', 'get', 'nodes', '--kubeconfig', '/root/admin.kubeconfig', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.addresses[?(@.type=="InternalIP")].address} {end}',
+      ]);
+      expect(nodes.stdout.trim().split(' ').sort()).toEqual([`node-0=${now['node-0']}`, `node-1=${now['node-1']}`]);
+      const routes = await provider.exec(RESTORED, 'server', ['ip', 'route', 'show', '10.200.1.0/24']);
+      expect(routes.stdout).toContain(`via ${now['node-1']}`);
+      expect(await checkHealth(provider, RESTORED, loadHealth())).toMatchObject({ passed: true });
+    });
+
+    it('a fault is proven on the restored lab end to end: break, the check fails, give up, healthy', { timeout: 600_000 }, async () => {
+      const second = realLab(RESTORED, provider);
+      const fault = await second.breakCluster({ id: 'kube-proxy-flushed' });
+      expect(fault.id).toBe('kube-proxy-flushed');
+      const broken = await second.check();
+      expect(broken.kind).toBe('fault');
+      expect(broken.outcome.passed).toBe(false);
+      const gaveUp = await second.giveUp();
+      expect(gaveUp.fix.ok, gaveUp.fix.output).toBe(true);
+      expect(gaveUp.outcome.failures.map((f) => `${f.check.fail} ${f.output}`)).toEqual([]);
+      expect(second.activeFault()).toBeNull();
+      // Two whole clusters are one too many for what follows.
+      await provider.deleteLab(RESTORED);
+    });
+  });
+
+  it(`every step's check fails before its solution runs and passes after (chapter ${LAST}, on the lab after its snapshot)`, async () => {
+    for (const chapter of CHAPTERS.filter((c) => c.number === LAST)) {
+      for (const step of chapter.steps) await proveStep(chapter, step);
     }
     // One whole cluster at a time is enough: free this one before the next test builds another.
     await provider.deleteLab(FRESH);
