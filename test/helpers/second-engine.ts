@@ -48,6 +48,8 @@ export interface SecondEngineOptions {
   labRules?: boolean;
   /** The address of its default bridge (a link this helper makes, and removes). */
   bridgeAddress?: string;
+  /** Also listen on tcp://127.0.0.1:port, TLS only, trusting client certificates signed by ca.pem (Docker's --tlsverify). */
+  tls?: { port: number; ca: string; cert: string; key: string };
 }
 
 export async function startSecondEngine(options: SecondEngineOptions = {}): Promise<SecondEngine> {
@@ -78,6 +80,10 @@ export async function startSecondEngine(options: SecondEngineOptions = {}): Prom
     '--storage-driver=overlay2',
     '--userland-proxy=false',
   ];
+  if (options.tls) {
+    const { port, ca, cert, key } = options.tls;
+    args.push(`--host=tcp://127.0.0.1:${port}`, '--tlsverify', `--tlscacert=${ca}`, `--tlscert=${cert}`, `--tlskey=${key}`);
+  }
   makeBridge(bridge, bridgeAddress);
   if (options.labRules !== false) addLabRules(chain, subnetPrefix);
   const started = Date.now();
