@@ -132,8 +132,13 @@ export class LabEngine {
 
   /** The chapter that starts on a built, proven cluster (after the `cluster-built` milestone): where breaking and healing aim. */
   get clusterChapter(): number {
-    const built = this.course.chapters.find((c) => c.milestone === 'cluster-built');
-    return built ? built.number + 1 : this.lastChapter;
+    const built = this.builtChapter;
+    return built !== undefined ? built + 1 : this.lastChapter;
+  }
+
+  /** The chapter at whose end the cluster is built and proven (its `cluster-built` milestone), if the course has one. */
+  private get builtChapter(): number | undefined {
+    return this.course.chapters.find((c) => c.milestone === 'cluster-built')?.number;
   }
 
   progress(): LabProgress {
@@ -197,8 +202,8 @@ export class LabEngine {
    */
   private async restore(snapshot: Snapshot): Promise<void> {
     await updateProgress(this.lab, () => ({ chapter: Math.min(snapshot.chapter + 1, this.lastChapter), passed: [...snapshot.passed], hintsShown: {} }));
-    const built = this.course.chapters.find((c) => c.milestone === 'cluster-built');
-    await this.settle(snapshot.chapter, `restoring snapshot ${snapshot.id}`, built !== undefined && snapshot.chapter >= built.number);
+    const built = this.builtChapter;
+    await this.settle(snapshot.chapter, `restoring snapshot ${snapshot.id}`, built !== undefined && snapshot.chapter >= built);
   }
 
   /**
