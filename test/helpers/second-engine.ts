@@ -19,8 +19,11 @@ import Docker from 'dockerode';
  *    accepts traffic between the second engine's bridges, so its labs stay apart.
  *  - inside one lab: an accept. With br_netfilter loaded (bridge-nf-call-iptables=1, as Docker
  *    itself needs), frames between two machines on one bridge pass FORWARD too, and would be
- *    dropped. The helper adds its own chain, jumped to first from FORWARD, accepting traffic only
- *    within each /24 of its subnet prefix (one lab's network); removed on stop.
+ *    dropped. The helper adds its own chain, jumped to first from FORWARD, accepting only frames
+ *    bridged within one bridge (`-m physdev --physdev-is-bridged`: one lab's network, as Docker's
+ *    own `-i br-X -o br-X` accept), whatever their addresses: pod traffic between nodes carries pod
+ *    IPs (10.200.x.y), which no subnet rule of the machines would let through. Traffic routed
+ *    between two bridges is not bridged, so labs stay apart. Removed on stop.
  *  - the host to the machines (the registry push, ssh): INPUT/OUTPUT, not FORWARD: nothing needed.
  *  - the machines to the internet: no NAT (--ip-masq needs iptables). Labs have no internet anyway.
  */
@@ -85,7 +88,7 @@ export async function startSecondEngine(options: SecondEngineOptions = {}): Prom
     args.push(`--host=tcp://127.0.0.1:${port}`, '--tlsverify', `--tlscacert=${ca}`, `--tlscert=${cert}`, `--tlskey=${key}`);
   }
   makeBridge(bridge, bridgeAddress);
-  if (options.labRules !== false) addLabRules(chain, subnetPrefix);
+  if (options.labRules !== false) addLabRules(chain);
   const started = Date.now();
   const child = spawn('dockerd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -122,10 +125,10 @@ function iptables(args: string[]): boolean {
   return spawnSync('iptables', ['-w', ...args], { stdio: 'ignore' }).status === 0;
 }
 
-function addLabRules(chain: string, prefix: string): void {
+function addLabRules(chain: string): void {
   removeLabRules(chain);
   iptables(['-N', chain]);
-  for (let i = 0; i < 16; i++) iptables(['-A', chain, '-s', `${prefix}.${i}.0/24`, '-d', `${prefix}.${i}.0/24`, '-j', 'ACCEPT']);
+  if (!iptables(['-A', chain, '-m', 'physdev', '--physdev-is-bridged', '-j', 'ACCEPT'])) throw new Error('iptables could not add a physdev rule (is xt_physdev in the kernel?)');
   iptables(['-I', 'FORWARD', '1', '-j', chain]);
 }
 
