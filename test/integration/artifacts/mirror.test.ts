@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,17 @@ import { binaryPath } from '../../../src/artifacts/cache.ts';
 import { hostPlatform, loadManifest } from '../../../src/artifacts/manifest.ts';
 import { binary, ensureArtifacts } from '../../helpers/artifacts.ts';
 import { lab, labAsync } from '../../helpers/cli.ts';
+
+const made: string[] = [];
+/** A folder of this file's own, removed after it: caches, mirrors and bundles here are copies of the cache (gigabytes). */
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -29,7 +40,7 @@ function buildMirror(root: string, corrupt: string[] = []): void {
     }
   }
   const release = 'etcd-io/etcd/releases/download/v3.6.8';
-  const staging = mkdtempSync(join(tmpdir(), 'hardway-etcd-'));
+  const staging = tempDir('hardway-etcd-');
   mkdirSync(join(staging, 'etcd-v3.6.8-linux-amd64'));
   for (const name of ['etcd', 'etcdctl', 'etcdutl']) copyFileSync(binary(name), join(staging, 'etcd-v3.6.8-linux-amd64', name));
   mkdirSync(join(root, release), { recursive: true });
@@ -40,7 +51,7 @@ function buildMirror(root: string, corrupt: string[] = []): void {
 
 /** containerd, runc and the CNI plugins as their releases publish them: a tarball with bin/, a bare binary, a `tar -C dir .` archive. */
 function buildRuntimeMirror(root: string): void {
-  const staging = mkdtempSync(join(tmpdir(), 'hardway-runtime-'));
+  const staging = tempDir('hardway-runtime-');
   const containerd = 'containerd/containerd/releases/download/v2.2.9';
   mkdirSync(join(staging, 'containerd', 'bin'), { recursive: true });
   for (const name of ['containerd', 'containerd-shim-runc-v2', 'ctr']) copyFileSync(binary(name), join(staging, 'containerd', 'bin', name));
@@ -81,8 +92,8 @@ describe('artifacts from a mirror with the official layout', () => {
 
   beforeAll(async () => {
     await ensureArtifacts();
-    const goodRoot = mkdtempSync(join(tmpdir(), 'hardway-mirror-'));
-    const badRoot = mkdtempSync(join(tmpdir(), 'hardway-mirror-bad-'));
+    const goodRoot = tempDir('hardway-mirror-');
+    const badRoot = tempDir('hardway-mirror-bad-');
     buildMirror(goodRoot);
     buildRuntimeMirror(goodRoot);
     buildMirror(badRoot, ['kube-scheduler']);
@@ -95,7 +106,7 @@ describe('artifacts from a mirror with the official layout', () => {
   });
 
   it('lands good files, verified, in an empty cache', async () => {
-    const cache = mkdtempSync(join(tmpdir(), 'hardway-cache-'));
+    const cache = tempDir('hardway-cache-');
     const env = { HARDWAY_CACHE: cache };
     const fetched = await labAsync(['artifacts', 'fetch', 'kubernetes', 'etcd', '--source', 'mirror', '--mirror', url(good)], env);
     expect(fetched.code, fetched.stderr).toBe(0);
@@ -112,7 +123,7 @@ describe('artifacts from a mirror with the official layout', () => {
   });
 
   it('lands the container runtime from its release layouts (tarball, bare binary with a sums list, ./-archive), version-checked', async () => {
-    const cache = mkdtempSync(join(tmpdir(), 'hardway-cache-'));
+    const cache = tempDir('hardway-cache-');
     const env = { HARDWAY_CACHE: cache };
     const fetched = await labAsync(['artifacts', 'fetch', 'containerd', 'runc', 'cni-plugins', '--source', 'mirror', '--mirror', url(good)], env);
     expect(fetched.code, fetched.stderr).toBe(0);
@@ -125,7 +136,7 @@ describe('artifacts from a mirror with the official layout', () => {
   });
 
   it('rejects a file whose checksum does not match, says which, and caches nothing', async () => {
-    const cache = mkdtempSync(join(tmpdir(), 'hardway-cache-'));
+    const cache = tempDir('hardway-cache-');
     const fetched = await labAsync(['artifacts', 'fetch', 'kubernetes', '--source', 'mirror', '--mirror', url(bad)], { HARDWAY_CACHE: cache });
     expect(fetched.code).toBe(1);
     expect(fetched.stderr).toMatch(/checksum mismatch for kube-scheduler/);
@@ -137,14 +148,14 @@ describe('artifacts from a mirror with the official layout', () => {
   });
 
   it('takes binaries from a local folder, checking their version', () => {
-    const cache = mkdtempSync(join(tmpdir(), 'hardway-cache-'));
-    const folder = mkdtempSync(join(tmpdir(), 'hardway-bins-'));
+    const cache = tempDir('hardway-cache-');
+    const folder = tempDir('hardway-bins-');
     for (const name of ['etcd', 'etcdctl', 'etcdutl']) copyFileSync(binary(name), join(folder, name));
     const fetched = lab(['artifacts', 'fetch', 'etcd', '--source', 'local', '--bin-dir', folder], { HARDWAY_CACHE: cache });
     expect(fetched.code, fetched.stderr).toBe(0);
     expect(fetched.stdout).toMatch(/etcd v3\.6\.8: ready \(from local\)/);
 
-    const wrong = mkdtempSync(join(tmpdir(), 'hardway-bins-wrong-'));
+    const wrong = tempDir('hardway-bins-wrong-');
     copyFileSync(binary('coredns'), join(wrong, 'etcd'));
     copyFileSync(binary('etcdctl'), join(wrong, 'etcdctl'));
     copyFileSync(binary('etcdutl'), join(wrong, 'etcdutl'));
@@ -154,10 +165,10 @@ describe('artifacts from a mirror with the official layout', () => {
   });
 
   it('bundles the cache for an offline room and imports it elsewhere, refusing a damaged bundle', () => {
-    const bundle = join(mkdtempSync(join(tmpdir(), 'hardway-bundle-')), 'room.tar.gz');
+    const bundle = join(tempDir('hardway-bundle-'), 'room.tar.gz');
     const made = lab(['artifacts', 'bundle', bundle]);
     expect(made.code, made.stderr).toBe(0);
-    const cache = mkdtempSync(join(tmpdir(), 'hardway-cache-'));
+    const cache = tempDir('hardway-cache-');
     const imported = lab(['artifacts', 'import', bundle], { HARDWAY_CACHE: cache });
     expect(imported.code, imported.stderr).toBe(0);
     expect(lab(['artifacts', 'verify'], { HARDWAY_CACHE: cache }).stdout).toMatch(/✓ kubernetes v1\.35\.8/);
@@ -166,8 +177,8 @@ describe('artifacts from a mirror with the official layout', () => {
     const bytes = readFileSync(bundle);
     bytes[bytes.length - 100]! ^= 0xff;
     writeFileSync(damaged, bytes);
-    const refused = lab(['artifacts', 'import', damaged], { HARDWAY_CACHE: mkdtempSync(join(tmpdir(), 'hardway-cache-')) });
+    const refused = lab(['artifacts', 'import', damaged], { HARDWAY_CACHE: tempDir('hardway-cache-') });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).not.toMatch(/\n\s+at /);
-  });
+  }, 300_000);
 });
