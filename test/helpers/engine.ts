@@ -4,6 +4,7 @@ import { probeEngine } from '../../vm/engine.ts';
 import { startEngine } from '../../src/host/setup.ts';
 import { LabEngine } from '../../src/engine/lab.ts';
 import { loadCourseData } from '../../src/engine/session.ts';
+import type { Snapshot } from '../../src/engine/snapshots.ts';
 import { DockerProvider } from '../../vm/docker-provider.ts';
 import type { MachineProvider } from '../../vm/provider.ts';
 
@@ -25,6 +26,25 @@ export function realLab(lab: string, provider: MachineProvider = new DockerProvi
  */
 export async function upToCluster(engine: LabEngine): Promise<void> {
   await engine.up(engine.clusterChapter, { keepSnapshot: true });
+}
+
+/**
+ * The snapshot of the built cluster (the end of the chapter before `clusterChapter`) on the main
+ * engine: the one an earlier test kept, or one kept now by replaying the course in a lab of its own.
+ */
+export async function clusterSnapshot(): Promise<Snapshot> {
+  const engine = realLab(`snap-${process.pid.toString(36)}`);
+  const built = engine.clusterChapter - 1;
+  const kept = await engine.matchingSnapshot(engine.clusterChapter);
+  if (kept?.chapter === built) return kept;
+  try {
+    await upToCluster(engine);
+  } finally {
+    await engine.down();
+  }
+  const made = await engine.matchingSnapshot(engine.clusterChapter);
+  if (made?.chapter !== built) throw new Error(`no snapshot of chapters 1-${built} was kept`);
+  return made;
 }
 
 /** Stops the Docker engine as a host reboot would: every container stops with it. */
