@@ -30,8 +30,13 @@ export function registerHostCommands(program: Command): void {
     .command('setup')
     .description('install what is missing (Debian/Ubuntu, as root) and start the Docker engine; safe to re-run')
     .option('--dev', 'also install what hardway\'s own tests need (chromium)')
-    .action(async (options: { dev?: boolean }) => {
+    .option('--image', 'also build the machine image now (lab up builds it when it is first needed)')
+    .action(async (options: { dev?: boolean; image?: boolean }) => {
       const { setupHost } = await import('../../host/setup.ts');
       await setupHost({ dev: options.dev ?? false });
+      if (options.image) {
+        const { DockerProvider } = await import('../../../vm/docker-provider.ts');
+        say(`Machine image ${await new DockerProvider().ensureMachineImage()} is ready.`);
+      }
     });
 }
