@@ -76,7 +76,10 @@ export function loadCatalog(dir = DEFAULT_CATALOG_DIR): Catalog {
     messages,
     lookup(entry) {
       // A line can carry noise and a real error at once (a shim's relayed log): the error explains it.
-      const matching = compiled.filter(({ message, test }) => (!entry.component || message.component === entry.component || message.component === '*') && (test(entry.message) || test(entry.raw)));
+      // A pasted journal line keeps klog's escaped quotes (err="… User \"x\" …"); the catalog's patterns read them plain.
+      const unescaped = entry.raw.replace(/\\"/g, '"');
+      const texts = unescaped === entry.raw ? [entry.message, entry.raw] : [entry.message, entry.raw, unescaped];
+      const matching = compiled.filter(({ message, test }) => (!entry.component || message.component === entry.component || message.component === '*') && texts.some(test));
       return (matching.find(({ message }) => !message.expected) ?? matching[0])?.message ?? null;
     },
   };

@@ -20,6 +20,12 @@ describe('the log catalog', () => {
     expect(catalog.messages.every((m) => m.component && m.means)).toBe(true);
   });
 
+  it('explains a raw journal line whose klog values keep their escaped quotes, as pasted from journalctl', () => {
+    const line = String.raw`Dec 01 19:03:11 node-0 kube-proxy[312]: E1201 19:03:11.123456     312 reflector.go:200] "Failed to watch" err="failed to list *v1.Service: services is forbidden: User \"system:kube-proxy\" cannot list resource \"services\" in API group \"\" at the cluster scope" logger="UnhandledError"`;
+    expect(line).toContain('\\"system:kube-proxy\\"');
+    expect(loadCatalog().lookup({ message: line, raw: line })?.component).toBe('kube-proxy');
+  });
+
   it('explains every fault\'s log signature, and none of them as expected noise', () => {
     const catalog = loadCatalog();
     const unexplained = loadFaults().flatMap((fault) =>
