@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Room } from '../../src/room/room.ts';
 import { startRoomServer, type RunningRoomServer } from '../../src/web/room-server.ts';
 import { ensureUiBuilt } from '../../src/web/ui-build.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, tryTokenElsewhere } from '../helpers/browser.ts';
 import { fakeRoom, GiB, labsSettled, type FakeRoomWorld } from '../helpers/fake-room.ts';
 
 const ARTIFACTS = 'test-results';
@@ -113,20 +113,7 @@ describe('a room in the browser, on fake engines', () => {
 
   it("a learner's token is refused on another learner's terminal and API, and on the board", async () => {
     const [ann, bob] = learners as [typeof learners[0], typeof learners[0]];
-    const result = await ann.page.evaluate(
-      async ({ other, token }) => {
-        const api = await fetch(`/lab/${other}/api/state`, { headers: { Authorization: `Bearer ${token}` } });
-        const boardState = await fetch('/board/api/state', { headers: { Authorization: `Bearer ${token}` } });
-        const ws = await new Promise<string>((resolve) => {
-          const socket = new WebSocket(`${location.origin.replace('http', 'ws')}/lab/${other}/ws/terminal?machine=jumpbox&client=x&token=${token}`);
-          socket.onopen = () => resolve('open');
-          socket.onerror = () => resolve('refused');
-        });
-        const page = await fetch(`/lab/${other}/`);
-        return { api: api.status, board: boardState.status, ws, page: page.status };
-      },
-      { other: bob.lab, token: ann.token },
-    );
+    const result = await tryTokenElsewhere(ann.page, bob.lab, ann.token);
     expect(result).toEqual({ api: 401, board: 401, ws: 'refused', page: 401 });
   });
 

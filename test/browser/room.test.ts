@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_LABEL, DockerProvider } from '../../vm/docker-provider.ts';
 import { connectEngine } from '../../vm/engine.ts';
-import { launchChromium, typeInto, waitForScreen } from '../helpers/browser.ts';
+import { launchChromium, tryTokenElsewhere, typeInto, waitForScreen } from '../helpers/browser.ts';
 import { clusterSnapshot, ensureEngine } from '../helpers/engine.ts';
 import { freePort } from '../helpers/processes.ts';
 import { startSecondEngine, type SecondEngine } from '../helpers/second-engine.ts';
@@ -176,20 +176,7 @@ describe('a training day in the browser, on two real Docker engines', () => {
 
   it("a learner's token is refused on another learner's terminal, API and page, and on the board", async () => {
     const [ann, bob] = learners as [(typeof learners)[0], (typeof learners)[0]];
-    const result = await ann.page.evaluate(
-      async ({ other, token }) => {
-        const api = await fetch(`/lab/${other}/api/state`, { headers: { Authorization: `Bearer ${token}` } });
-        const boardState = await fetch('/board/api/state', { headers: { Authorization: `Bearer ${token}` } });
-        const ws = await new Promise<string>((resolve) => {
-          const socket = new WebSocket(`${location.origin.replace('http', 'ws')}/lab/${other}/ws/terminal?machine=jumpbox&client=x&token=${token}`);
-          socket.onopen = () => resolve('open');
-          socket.onerror = () => resolve('refused');
-        });
-        const page = await fetch(`/lab/${other}/`);
-        return { api: api.status, board: boardState.status, ws, page: page.status };
-      },
-      { other: bob.lab, token: ann.token },
-    );
+    const result = await tryTokenElsewhere(ann.page, bob.lab, ann.token);
     expect(result).toEqual({ api: 401, board: 401, ws: 'refused', page: 401 });
   });
 

@@ -59,3 +59,24 @@ export async function runJob(page: Page, start: () => Promise<void>, timeoutMs: 
   if ((await section.getAttribute('data-state')) !== 'done') throw new Error(`the job failed:\n${text}`);
   return text;
 }
+
+/**
+ * What a learner's token opens, tried from her own page, of another lab (`other`) and of the board:
+ * the other lab's API, the board's API, a terminal WebSocket and the other lab's page.
+ */
+export function tryTokenElsewhere(page: Page, other: string, token: string): Promise<{ api: number; board: number; ws: string; page: number }> {
+  return page.evaluate(
+    async ({ other, token }) => {
+      const api = await fetch(`/lab/${other}/api/state`, { headers: { Authorization: `Bearer ${token}` } });
+      const boardState = await fetch('/board/api/state', { headers: { Authorization: `Bearer ${token}` } });
+      const ws = await new Promise<string>((resolve) => {
+        const socket = new WebSocket(`${location.origin.replace('http', 'ws')}/lab/${other}/ws/terminal?machine=jumpbox&client=x&token=${token}`);
+        socket.onopen = () => resolve('open');
+        socket.onerror = () => resolve('refused');
+      });
+      const page = await fetch(`/lab/${other}/`);
+      return { api: api.status, board: boardState.status, ws, page: page.status };
+    },
+    { other, token },
+  );
+}
