@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_LABEL, DockerProvider } from '../../vm/docker-provider.ts';
 import { connectEngine } from '../../vm/engine.ts';
 import { launchChromium, tryTokenElsewhere, typeInto, waitForScreen } from '../helpers/browser.ts';
+import { lab } from '../helpers/cli.ts';
 import { clusterSnapshot, ensureEngine } from '../helpers/engine.ts';
 import { freePort } from '../helpers/processes.ts';
 import { startSecondEngine, type SecondEngine } from '../helpers/second-engine.ts';
@@ -66,8 +67,8 @@ describe('a training day in the browser, on two real Docker engines', () => {
       rmSync(carried, { recursive: true, force: true });
     }
     port = await freePort();
-    const created = runLab(['room', 'create', ROOM, '--chapter', String(CHAPTER), '--capacity', '3', '--prewarm', '3', '--duration', '2h', '--engine', 'local', '--engine', `${second.host}?subnet=${second.subnetPrefix}`], env);
-    expect(created.status, created.output).toBe(0);
+    const created = lab(['room', 'create', ROOM, '--chapter', String(CHAPTER), '--capacity', '3', '--prewarm', '3', '--duration', '2h', '--engine', 'local', '--engine', `${second.host}?subnet=${second.subnetPrefix}`], { HARDWAY_STATE: state });
+    expect(created.code, created.stdout + created.stderr).toBe(0);
     server = await serveRoom(ROOM, port, env);
     instructorToken = new URL(server.boardUrl).searchParams.get('token')!;
     browser = await launchChromium();
@@ -233,11 +234,6 @@ async function waitForLabs(state: () => Promise<BoardState>, timeoutMs: number):
     if (Date.now() > deadline) throw new Error(`the labs were not made in time: ${JSON.stringify(now.labs)}`);
     await new Promise((resolve) => setTimeout(resolve, 2000));
   }
-}
-
-function runLab(args: string[], env: NodeJS.ProcessEnv): { status: number | null; output: string } {
-  const result = spawnSync(process.execPath, ['bin/lab.js', ...args], { env, encoding: 'utf8' });
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
 interface RoomServerProcess {
