@@ -203,14 +203,15 @@ export class DockerProvider implements MachineProvider {
     return execScripts(this, lab, name, scripts, options);
   }
 
-  async terminal(lab: string, name: string, command: string[], size: { columns: number; rows: number }): Promise<Terminal> {
+  async terminal(lab: string, name: string, command: string[], size: { columns: number; rows: number }, options: Pick<ExecOptions, 'env' | 'workdir'> = {}): Promise<Terminal> {
     const exec = await this.container(lab, name).exec({
       Cmd: command,
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
       Tty: true,
-      Env: ['TERM=xterm-256color'],
+      Env: Object.entries({ TERM: 'xterm-256color', ...options.env }).map(([key, value]) => `${key}=${value}`),
+      WorkingDir: options.workdir,
     });
     const stream = (await exec.start({ hijack: true, stdin: true, Tty: true } as Docker.ExecStartOptions)) as Duplex;
     const resize = async (columns: number, rows: number): Promise<void> => {

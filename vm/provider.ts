@@ -103,7 +103,8 @@ export interface MachineProvider {
    * own result and time limit (options.timeoutMs). Without it, each script is an exec of its own.
    */
   execScripts?(lab: string, name: string, scripts: string[], options: ExecOptions & { timeoutMs: number }): Promise<ScriptResult[]>;
-  terminal(lab: string, name: string, command: string[], size: { columns: number; rows: number }): Promise<Terminal>;
+  /** A TTY session running `command`; `options` sets its working directory and environment (not `input` or `timeoutMs`). */
+  terminal(lab: string, name: string, command: string[], size: { columns: number; rows: number }, options?: Pick<ExecOptions, 'env' | 'workdir'>): Promise<Terminal>;
   list(lab?: string): Promise<Machine[]>;
   /** Removes every container, network and volume of the lab, whatever state it was left in. */
   deleteLab(lab: string): Promise<void>;

@@ -45,8 +45,9 @@ function tapTerminals(provider: MachineProvider, hub: PeekHub): MachineProvider 
         const value = Reflect.get(target, property, receiver) as unknown;
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       }
-      return async (lab: string, machine: string, command: string[], size: { columns: number; rows: number }): Promise<Terminal> => {
-        const terminal = await target.terminal(lab, machine, command, size);
+      return async (...args: Parameters<MachineProvider['terminal']>): Promise<Terminal> => {
+        const terminal = await target.terminal(...args);
+        const machine = args[1];
         terminal.stream.on('data', (data: Buffer) => hub.received(machine, data));
         return terminal;
       };

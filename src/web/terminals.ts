@@ -1,3 +1,4 @@
+import { openLoginShell } from '../../vm/login-shell.ts';
 import type { MachineProvider, Terminal } from '../../vm/provider.ts';
 
 const SCROLLBACK_BYTES = 256 * 1024;
@@ -167,7 +168,7 @@ export class TerminalRegistry {
     if (pending) return pending;
     const opened = (async () => {
       try {
-        const terminal = await this.provider.terminal(this.lab, machine, ['bash', '-l'], { columns, rows });
+        const terminal = await openLoginShell(this.provider, this.lab, machine, { columns, rows });
         const session: TerminalSession = new TerminalSession(terminal, () => this.sessions.get(key) === session && this.sessions.delete(key), this.orphanMs);
         if (!session.ended) this.sessions.set(key, session);
         return session;

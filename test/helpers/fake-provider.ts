@@ -129,8 +129,12 @@ export class FakeProvider implements MachineProvider {
     return this.execLog.filter((e) => e.lab === lab && e.script.includes(text)).length;
   }
 
-  async terminal(lab: string, name: string, _command: string[], _size: { columns: number; rows: number }): Promise<Terminal> {
+  /** Every terminal opened: where, running what, with which working directory and environment. */
+  readonly terminalLog: { lab: string; machine: string; command: string[]; options: Pick<ExecOptions, 'env' | 'workdir'> }[] = [];
+
+  async terminal(lab: string, name: string, command: string[], _size: { columns: number; rows: number }, options: Pick<ExecOptions, 'env' | 'workdir'> = {}): Promise<Terminal> {
     this.machineOf(lab, name);
+    this.terminalLog.push({ lab, machine: name, command, options });
     return echoTerminal(name);
   }
 

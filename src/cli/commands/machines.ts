@@ -4,6 +4,7 @@ import { MACHINES, findMachine } from '../../lab/topology.ts';
 import { LabError } from '../../util/errors.ts';
 import { say, warn } from '../../util/output.ts';
 import { checkLabName, checkMachineName, engineProvider, labFlag, labOption, openLab } from '../context.ts';
+import { asRoot, openLoginShell } from '../../../vm/login-shell.ts';
 import type { MachineProvider } from '../../../vm/provider.ts';
 
 export function registerMachineCommands(program: Command): void {
@@ -75,12 +76,13 @@ export function registerMachineCommands(program: Command): void {
     .description('run one command in a machine and print its output; exits with its exit code')
     .argument('<machine>', 'jumpbox, server, node-0 or node-1')
     .argument('<command...>', 'the command, after --')
+    .option('--workdir <dir>', "the directory it runs in (default: root's home, as ssh would)")
     .addOption(labOption())
-    .action(async (machine: string, command: string[], options: { lab: string }) => {
+    .action(async (machine: string, command: string[], options: { lab: string; workdir?: string }) => {
       const lab = checkLabName(options.lab);
       const provider = await engineProvider();
       await requireRunning(provider, lab, checkMachineName(machine));
-      const result = await provider.exec(lab, machine, command);
+      const result = await provider.exec(lab, machine, command, asRoot({ workdir: options.workdir }));
       process.stdout.write(result.stdout);
       process.stderr.write(result.stderr);
       process.exitCode = result.exitCode;
@@ -90,7 +92,7 @@ export function registerMachineCommands(program: Command): void {
 /** Connects this terminal to a login shell in the machine until the shell exits. */
 async function attachTerminal(provider: MachineProvider, lab: string, machine: string): Promise<number> {
   const size = () => ({ columns: process.stdout.columns || 80, rows: process.stdout.rows || 24 });
-  const terminal = await provider.terminal(lab, machine, ['bash', '-l'], size());
+  const terminal = await openLoginShell(provider, lab, machine, size());
   const stdin = process.stdin;
   if (stdin.isTTY) stdin.setRawMode(true);
   stdin.pipe(terminal.stream);

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { CLOSE_REPLACED, CLOSE_SHELL_ENDED, CLOSE_TERMINAL_LOST, TerminalSession, closeReason, type Viewer } from '../../../src/web/terminals.ts';
+import { CLOSE_REPLACED, CLOSE_SHELL_ENDED, CLOSE_TERMINAL_LOST, TerminalRegistry, TerminalSession, closeReason, type Viewer } from '../../../src/web/terminals.ts';
+import { FakeProvider } from '../../helpers/fake-provider.ts';
 import type { Terminal } from '../../../vm/provider.ts';
 
 function fakeTerminal() {
@@ -76,5 +77,17 @@ describe('a terminal session', () => {
   it('close reasons fit a control frame', () => {
     expect(Buffer.byteLength(closeReason('é'.repeat(200)))).toBeLessThanOrEqual(123);
     expect(closeReason('short')).toBe('short');
+  });
+});
+
+describe('the registry of shells', () => {
+  it("opens a login shell where ssh would land: root's home, root's environment", async () => {
+    const provider = new FakeProvider();
+    await provider.create({ lab: 'l', name: 'jumpbox', ip: '10.240.0.10', image: 'i', containerdVolume: false });
+    const registry = new TerminalRegistry(provider, 'l');
+    await registry.open('tab', 'jumpbox', 80, 24);
+    expect(provider.terminalLog).toEqual([
+      { lab: 'l', machine: 'jumpbox', command: ['bash', '-l'], options: { workdir: '/root', env: expect.objectContaining({ HOME: '/root', USER: 'root', LOGNAME: 'root', TERM: 'xterm-256color' }) as unknown as Record<string, string> } },
+    ]);
   });
 });
