@@ -2,6 +2,7 @@ import MarkdownIt from 'markdown-it';
 import { LitElement, css, html } from 'lit';
 import { unsafeHTML } from 'lit/directives/unsafe-html.js';
 import type { StepInfo, StepResult } from './api.ts';
+import { readFenceInfo } from '../src/engine/prose.ts';
 
 const markdown = new MarkdownIt({ html: false, linkify: true });
 
@@ -27,7 +28,8 @@ export class StepView extends LitElement {
     .block { position: relative; margin: 12px 0; }
     pre { background: #0b0e14; border: 1px solid #253340; padding: 32px 10px 10px; overflow: auto; margin: 0; }
     pre code { background: none; padding: 0; }
-    .block .tools { position: absolute; top: 4px; right: 4px; display: flex; gap: 4px; }
+    .block .tools { position: absolute; top: 4px; right: 4px; display: flex; gap: 4px; align-items: center; }
+    .tools .where { font-size: 12px; color: #5c6773; }
     .tools button, .actions button { font: inherit; font-size: 12px; border: 1px solid #3d4b59; background: #1a2733; color: #e6e1cf; border-radius: 4px; padding: 2px 8px; cursor: pointer; }
     .actions { display: flex; gap: 8px; padding: 10px 16px; border-top: 1px solid #253340; }
     .actions button { font-size: 14px; padding: 6px 14px; }
@@ -63,14 +65,22 @@ export class StepView extends LitElement {
     `;
   }
 
-  /** Markdown to HTML, each code block wrapped with Copy and Run buttons. */
+  /** Markdown to HTML, each code block wrapped with Copy and, for commands typed into a machine, Run buttons. */
   private renderMarkdown(source: string): string {
     let index = 0;
     const rendered = markdown.render(source);
+    const places = markdown.parse(source, {}).filter((t) => t.type === 'fence' || t.type === 'code_block').map((t) => (t.type === 'fence' ? readFenceInfo(t.info) : null));
     return rendered.replace(/<pre><code[^>]*>/g, (open) => {
       const i = index++;
-      // Commands (```bash) can be typed into the machine; sample output (``` alone) can only be copied.
-      const run = /language-(bash|sh|shell)\b/.test(open) ? `<button data-action="run">Run on ${this.step!.machine}</button>` : '';
+      const info = places[i];
+      // Commands are typed into the machine; sample output can only be copied; the learner's own computer's commands are theirs to run.
+      const run = !info?.commands
+        ? ''
+        : info.place === 'host'
+          ? '<span class="where">on your own computer</span>'
+          : info.place === 'second-shell'
+            ? '<span class="where">in a second shell</span>'
+            : `<button data-action="run">Run on ${this.step!.machine}</button>`;
       return `<div class="block" data-block="${i}"><div class="tools"><button data-action="copy">Copy</button>${run}</div><pre>${open.slice(5)}`;
     }).replace(/<\/code><\/pre>/g, '</code></pre></div>');
   }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { LabFilesError, loadYaml, type LabFileError } from './lab-files.ts';
+import { unknownFenceWords } from './prose.ts';
 import { chapterSchema } from './schema.ts';
 import type { MachineName } from '../lab/topology.ts';
 import { fromPackage } from '../util/package-root.ts';
@@ -24,6 +25,8 @@ export interface Step {
    * pod routes): a lab made from a snapshot, or restarted, solves it again first when it fails.
    */
   addresses?: boolean;
+  /** The prose leaves part of this step to the learner, and says so: its blocks alone do not pass, its solution does. */
+  exercise?: boolean;
   hints: string[];
   /** This step's part of the chapter's document. */
   prose: string;
@@ -92,6 +95,9 @@ function loadChapter(file: string, shown: string, number: number, slug: string, 
   }
   const document = readFileSync(proseFile, 'utf8');
   const sections = splitSections(document);
+  for (const { line, words } of unknownFenceWords(document)) {
+    errors.push({ file: relative(process.cwd(), proseFile) || proseFile, line, column: 1, message: `a code block says "${words.join(' ')}": after bash, only "second-shell" (typed into a second terminal) or "host" (the learner's own computer) is known` });
+  }
   raw.steps.forEach((step, index) => {
     if (!sections.has(step.id)) errors.push(at(['steps', index, 'id'], `${raw.prose} has no "<!-- step: ${step.id} -->" section for this step`));
   });

@@ -41,6 +41,8 @@ export const chapterSchema = {
           solve: { type: 'string', minLength: 1 },
           /** Its result names the machines' addresses or is lost when they stop: a restored or restarted lab solves it again first. */
           addresses: { type: 'boolean' },
+          /** The prose leaves part of the work to the learner (and says so): the prose alone does not pass, its solution does. */
+          exercise: { type: 'boolean' },
           hints: { type: 'array', minItems: 2, items: { type: 'string', minLength: 1 } },
         },
       },

@@ -65,9 +65,10 @@ describe('the browser lab', () => {
   it('types hostname into the server terminal and sees server', async () => {
     await page.goto(server.url);
     await page.getByRole('tab', { name: 'server' }).click();
-    await waitForScreen(page, 'server', (t) => t.includes('root@server'), 'a prompt');
-    await typeInto(page, 'server', 'hostname');
-    await waitForScreen(page, 'server', (t) => /^server\s*$/m.test(t), 'the output "server"');
+    // A shell opens where ssh would land: root's home (the prompt's ~), so the prose's relative paths work.
+    await waitForScreen(page, 'server', (t) => t.includes('root@server:~#'), "a prompt in root's home");
+    await typeInto(page, 'server', 'hostname; pwd');
+    await waitForScreen(page, 'server', (t) => /^server\s*\n\/root\s*$/m.test(t), 'the output "server" and "/root"');
     await page.screenshot({ path: `${ARTIFACTS}/browser-lab-1280x800.png` });
   });
 
@@ -152,5 +153,14 @@ describe('the browser lab', () => {
     await page.locator('chapter-list button', { hasText: 'Install kubectl' }).click();
     await page.locator('step-view .block', { hasText: 'kubectl version --client' }).first().getByRole('button', { name: /^Run on jumpbox$/ }).click();
     await waitForScreen(page, 'jumpbox', (t) => t.includes('kubectl version --client'), 'the typed command');
+  });
+
+  it("a block for the learner's own computer has no Run button, and says where it runs", async () => {
+    await page.locator('chapter-list summary', { hasText: 'Clean up' }).click();
+    await page.locator('chapter-list button', { hasText: "Delete the smoke test's objects" }).click();
+    const block = page.locator('step-view .block', { hasText: 'lab down' }).first();
+    await expect.poll(() => block.innerText(), { timeout: 5_000 }).toContain('on your own computer');
+    expect(await block.getByRole('button', { name: /^Run on/ }).count()).toBe(0);
+    expect(await page.locator('step-view .block', { hasText: 'kubectl delete deployment nginx' }).getByRole('button', { name: /^Run on jumpbox$/ }).count()).toBe(1);
   });
 });
