@@ -80,7 +80,7 @@ export class StepView extends LitElement {
           ? '<span class="where">on your own computer</span>'
           : info.place === 'second-shell'
             ? '<span class="where">in a second shell</span>'
-            : `<button data-action="run">Run on ${this.step!.machine}</button>`;
+            : `<button data-action="run" data-machine="${info.machine ?? this.step!.machine}">Run on ${info.machine ?? this.step!.machine}</button>`;
       return `<div class="block" data-block="${i}"><div class="tools"><button data-action="copy">Copy</button>${run}</div><pre>${open.slice(5)}`;
     }).replace(/<\/code><\/pre>/g, '</code></pre></div>');
   }
@@ -94,7 +94,7 @@ export class StepView extends LitElement {
       button.textContent = 'Copied';
       setTimeout(() => (button.textContent = 'Copy'), 1200);
     } else {
-      this.dispatchEvent(new CustomEvent('run-command', { detail: { machine: this.step!.machine, command: code }, bubbles: true, composed: true }));
+      this.dispatchEvent(new CustomEvent('run-command', { detail: { machine: button.dataset.machine ?? this.step!.machine, command: code }, bubbles: true, composed: true }));
     }
   }
 

@@ -96,7 +96,7 @@ function loadChapter(file: string, shown: string, number: number, slug: string, 
   const document = readFileSync(proseFile, 'utf8');
   const sections = splitSections(document);
   for (const { line, words } of unknownFenceWords(document)) {
-    errors.push({ file: relative(process.cwd(), proseFile) || proseFile, line, column: 1, message: `a code block says "${words.join(' ')}": after bash, only "second-shell" (typed into a second terminal) or "host" (the learner's own computer) is known` });
+    errors.push({ file: relative(process.cwd(), proseFile) || proseFile, line, column: 1, message: `a code block says "${words.join(' ')}": after bash, only a machine (jumpbox, server, node-0, node-1: typed into its terminal), "second-shell" (a second terminal) or "host" (the learner's own computer, with no machine) is known` });
   }
   raw.steps.forEach((step, index) => {
     if (!sections.has(step.id)) errors.push(at(['steps', index, 'id'], `${raw.prose} has no "<!-- step: ${step.id} -->" section for this step`));

@@ -49,7 +49,7 @@ describe('chapter manifests', () => {
   it('a code block that names a place the course does not know is reported with file:line', () => {
     const prose = '# Intro\n\n<!-- step: one -->\n## One\n\n```bash second-shell\nkubectl get pods -w\n```\n\n```bash on-the-moon\ntrue\n```\n';
     const dirs = fixture({ '01-intro': `title: Intro\nprose: intro.md\nsteps:\n${goodStep}` }, { 'intro.md': prose });
-    expect(errorsOf(dirs)).toEqual([expect.stringMatching(/^content\/intro\.md:10: a code block says "on-the-moon": after bash, only "second-shell" .* or "host" .* is known$/)]);
+    expect(errorsOf(dirs)).toEqual([expect.stringMatching(/^content\/intro\.md:10: a code block says "on-the-moon": after bash, only a machine .*, "second-shell" .* or "host" .* is known$/)]);
   });
 
   it('reports every problem of every file at once, each with file:line', () => {

@@ -39,6 +39,10 @@ describe("a step's blocks of commands", () => {
     expect(readFenceInfo('sh host')).toEqual({ commands: true, place: 'host', unknown: [] });
     expect(readFenceInfo('bash second shell')).toEqual({ commands: true, place: 'terminal', unknown: ['second', 'shell'] });
     expect(readFenceInfo('bash host second-shell')).toEqual({ commands: true, place: 'host', unknown: ['second-shell'] });
+    expect(readFenceInfo('bash server')).toEqual({ commands: true, place: 'terminal', machine: 'server', unknown: [] });
+    expect(readFenceInfo('bash second-shell node-1')).toEqual({ commands: true, place: 'second-shell', machine: 'node-1', unknown: [] });
+    expect(readFenceInfo('bash server node-0')).toEqual({ commands: true, place: 'terminal', machine: 'server', unknown: ['node-0'] });
+    expect(readFenceInfo('bash host server')).toEqual({ commands: true, place: 'host', unknown: ['server'] });
     expect(readFenceInfo('')).toEqual({ commands: false, place: 'terminal', unknown: [] });
     expect(readFenceInfo('yaml')).toEqual({ commands: false, place: 'terminal', unknown: [] });
   });
