@@ -2,6 +2,7 @@ import { LitElement, css, html } from 'lit';
 import { anatomyOf } from '../src/logs/anatomy.ts';
 import { LogFollower } from '../src/logs/follow.ts';
 import { fetchLogs, type LogFilter, type LogLine } from './api.ts';
+import { logEntry } from './log-entry.ts';
 
 const MAX_LINES = 1000;
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'];
@@ -28,8 +29,14 @@ export class LogTimeline extends LitElement {
     form strong { color: #ffb454; margin-right: 6px; }
     select, input { font: inherit; background: #0b0e14; color: #e6e1cf; border: 1px solid #3d4b59; border-radius: 3px; padding: 1px 4px; }
     ol { list-style: none; margin: 0; padding: 0 8px 4px; overflow: auto; flex: 1; font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
-    li { white-space: pre-wrap; word-break: break-word; line-height: 1.35; }
-    .time { color: #5c6773; }
+    li { line-height: 1.35; }
+    /* Columns as wide as lab logs pads them, so entries line up; only the message wraps, keeping its line breaks. */
+    .time, .machine, .component, .severity { display: inline-block; vertical-align: top; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+    .time { width: 12ch; color: #5c6773; }
+    .machine { width: 10ch; }
+    .component { width: 23ch; }
+    .severity { width: 5ch; }
+    .message { white-space: pre-wrap; word-break: break-word; }
     .warn { color: #ffb454; }
     .error, .fatal { color: #f07178; }
     .debug { color: #5c6773; }
@@ -106,7 +113,7 @@ export class LogTimeline extends LitElement {
   }
 
   override render() {
-    const colour = (component: string) => COLOURS[Math.max(0, this.components.indexOf(component)) % COLOURS.length];
+    const colour = (component: string) => COLOURS[Math.max(0, this.components.indexOf(component)) % COLOURS.length]!;
     return html`
       <form @submit=${(e: Event) => e.preventDefault()}>
         <strong>Logs</strong>
@@ -123,10 +130,8 @@ export class LogTimeline extends LitElement {
       <ol aria-label="log timeline">
         ${this.lines.map(
           (line) => html`<li class="${line.severity} ${line.known?.expected ? 'noise' : ''}" aria-expanded=${this.opened === line ? 'true' : 'false'}
-              title=${line.known?.expected ? 'known noise in this lab: click to see why' : 'click to explain this line'} @click=${() => this.toggle(line)}>
-            <span class="time">${new Date(line.time).toISOString().slice(11, 23)}</span> ${line.machine}
-            <span style="color: ${colour(line.component)}">${line.component}</span> ${line.severity.toUpperCase()} ${line.message}
-            ${this.opened === line ? this.explanation(line) : ''}</li>`,
+              title=${line.known?.expected ? 'known noise in this lab: click to see why' : 'click to explain this line'} @click=${() => this.toggle(line)}
+            >${logEntry(line, colour(line.component))}${this.opened === line ? this.explanation(line) : ''}</li>`,
         )}
       </ol>
     `;

@@ -1,5 +1,6 @@
 import { LitElement, css, html, svg } from 'lit';
 import type { Trace, TraceEntry } from './api.ts';
+import { clockOf } from '../src/trace/model.ts';
 
 const LANE = 96;
 const ROW = 22;
@@ -72,7 +73,7 @@ export class TraceSwimlane extends LitElement {
         return svg`<g class="entry ${entry.problem ? 'problem' : ''}" data-source=${entry.source} data-actor=${entry.actor} data-verb=${entry.verb}
             aria-selected=${this.selected === entry ? 'true' : 'false'} @click=${() => this.select(entry)}>
           <rect class="row" x="0" y=${y - ROW / 2} width=${width} height=${ROW}></rect>
-          <text class="time" x="4" y=${y + 4}>${new Date(entry.time).toISOString().slice(11, 23)}</text>
+          <text class="time" x="4" y=${y + 4}>${clockOf(entry)}</text>
           ${mark}
           <text x=${textX} y=${y + 4}>${entry.summary.length > 110 ? `${entry.summary.slice(0, 109)}…` : entry.summary}</text>
           <title>${entry.actor}: ${entry.summary}</title></g>`;

@@ -12,7 +12,11 @@ export interface Anatomy {
   /** Which components write this format. */
   writers: string;
   fields: Field[];
+  /** A line of hardway's own timeline holds another component's message: whose, and the message. */
+  carries?: { component: string; message: string };
 }
+
+export const UNKNOWN_FORMAT = 'unknown';
 
 const KLOG = /^([IWEF])(\d{2})(\d{2}) (\d{2}:\d{2}:\d{2}\.\d+)\s+(\d+) ([^\]]+)\] (.*)$/;
 const SEVERITY_LETTER: Record<string, string> = { I: 'Info', W: 'Warning', E: 'Error', F: 'Fatal (the process exits)' };
@@ -22,7 +26,28 @@ const PAIRS = /([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|\S+)/g;
 /** Names the format of a pasted log line and each of its fields, as an operator reads them. */
 export function anatomyOf(input: string): Anatomy {
   const line = input.trim().replace(/^\w{3} +\d+ [\d:]+ \S+ [^\s[]+\[\d+\]: /, ''); // a journalctl prefix ("Nov 23 07:30:56 server kubelet[440]: ") is not part of the line
-  return klog(line) ?? etcdJson(line) ?? logrus(line) ?? coredns(line) ?? { format: 'unknown', writers: 'none of the formats hardway knows (klog, etcd JSON, logrus, CoreDNS)', fields: [{ name: 'text', value: line, means: 'the line as written' }] };
+  return timeline(line) ?? klog(line) ?? etcdJson(line) ?? logrus(line) ?? coredns(line) ?? { format: UNKNOWN_FORMAT, writers: 'none of the formats hardway knows (hardway\'s timeline, klog, etcd JSON, logrus, CoreDNS)', fields: [{ name: 'text', value: line, means: 'the line as written' }] };
+}
+
+/** As `lab logs` prints a line (its formatEntry): time, machine, component, severity, each padded, then the message. */
+const TIMELINE = /^(\d{2}:\d{2}:\d{2}\.\d{3}) +(\S+) +(\S+) +(DEBUG|INFO|WARN|ERROR|FATAL)(?: +([\s\S]*))?$/;
+
+function timeline(line: string): Anatomy | null {
+  const m = line.match(TIMELINE);
+  if (!m) return null;
+  const [, time, machine, component, severity, message = ''] = m as unknown as string[];
+  return {
+    format: 'hardway\'s timeline',
+    writers: 'lab logs, which merges every component\'s log in time order (the line as the component wrote it is inside)',
+    fields: [
+      { name: 'time', value: time!, means: 'the time of day in UTC, to the millisecond: when the journal (or, for a pod, the container runtime) recorded the line' },
+      { name: 'machine', value: machine!, means: 'the machine whose journal it is in (for an add-on, its pod), cut to 10 characters' },
+      { name: 'component', value: component!, means: 'the systemd unit (or add-on) that wrote it: lab logs --component picks it alone' },
+      { name: 'severity', value: severity!, means: 'read from the line\'s own format (klog\'s first letter, level=…), else the journal\'s priority: lab logs --level filters by it' },
+      { name: 'message', value: message, means: 'what the component said, its format\'s prefix taken off (klog\'s source file is in brackets at the end); lab logs --raw prints the line as written' },
+    ],
+    carries: { component: component!, message },
+  };
 }
 
 function klog(line: string): Anatomy | null {

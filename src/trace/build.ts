@@ -1,6 +1,6 @@
 import type { LogEntry } from '../logs/parse.ts';
 import { actorOfUser, type AuditRecord } from './audit.ts';
-import { actorOfEvent, type ClusterEvent } from './events.ts';
+import { actorOfEvent, placeByAudit, type ClusterEvent } from './events.ts';
 import type { Trace, TraceEntry, TracedObject, TraceTarget } from './model.ts';
 
 /** What a trace is built from, already read from the lab (see collect.ts). */
@@ -152,13 +152,14 @@ export function buildTrace(target: TraceTarget, sources: TraceSources): Trace {
     const entry = auditEntry(record, target, family, names);
     if (entry) entries.push(entry);
   }
-  for (const event of sources.events) {
+  for (const event of placeByAudit(sources.events, sources.audit)) {
     if (event.lastTime < since) continue;
     const about = (event.regarding.uid && family.has(event.regarding.uid)) || names.has(keyOf(event.regarding.kind, event.regarding.namespace, event.regarding.name));
     if (!about) continue;
     const repeated = event.count > 1 ? ` (${event.count} times, last at ${new Date(event.lastTime).toISOString().slice(11, 19)})` : '';
     entries.push({
       time: event.time,
+      ...(event.precise ? {} : { wholeSecond: true as const }),
       actor: actorOfEvent(event),
       source: 'event',
       verb: event.reason,
@@ -194,11 +195,19 @@ export function buildTrace(target: TraceTarget, sources: TraceSources): Trace {
   }
 
   const order = { audit: 0, event: 1, state: 2, log: 3 } as const;
-  entries.sort((a, b) => a.time - b.time || order[a.source] - order[b.source]);
+  entries.sort((a, b) => sortTime(a) - sortTime(b) || order[a.source] - order[b.source]);
   const lanes = [...new Set(['kube-apiserver', ...entries.map((e) => e.actor)])].sort((a, b) => laneRank(a) - laneRank(b) || a.localeCompare(b));
   const objects: TracedObject[] = [...family.values()].map((k) => ({ kind: k.kind, namespace: k.namespace, name: k.name, uid: k.uid, exists: k.exists }));
   return { target, objects, lanes, entries, unreadable: sources.unreadable ?? [] };
 }
+
+/**
+ * An Event known only to its second happened somewhere in it, and after what it reports (the
+ * controller's write, the scheduler's bind): at the top of the second it would come before its own
+ * cause, so it goes to the end of it. At worst it then follows a few entries of that second it
+ * preceded, which misleads less than an effect told before its cause.
+ */
+const sortTime = (entry: TraceEntry): number => (entry.wholeSecond ? entry.time + 999.5 : entry.time);
 
 /** Who asked first, then the API server, the controllers, the scheduler, each node's kubelet, runtime and proxy, then the add-ons. */
 function laneRank(lane: string): number {

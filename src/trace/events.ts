@@ -1,5 +1,7 @@
 /** Kubernetes Events, from either API group (core v1 and events.k8s.io/v1), in one shape. */
 
+import type { AuditRecord } from './audit.ts';
+
 export interface ObjectRef {
   kind: string;
   namespace?: string;
@@ -9,8 +11,17 @@ export interface ObjectRef {
 
 export interface ClusterEvent {
   uid: string;
-  /** The first time it happened, in milliseconds (Events written by core v1 clients have second precision). */
+  /** The Event object's own namespace and name: its writes are audited under them. */
+  namespace?: string;
+  name: string;
+  /** The first time it happened, in milliseconds, as precisely as it is known (see `precise`). */
   time: number;
+  /**
+   * False when `time` is only the whole second core v1 timestamps carry: it happened somewhere in
+   * that second. True when its eventTime, the time its reporter put in its name or its audited write
+   * placed it to the millisecond.
+   */
+  precise: boolean;
   /** The last time, when it repeated. */
   lastTime: number;
   count: number;
@@ -51,11 +62,18 @@ export function normaliseEvent(item: Json): ClusterEvent | null {
     ? timeOf(series.lastObservedTime, item.deprecatedLastTimestamp, item.eventTime, item.deprecatedFirstTimestamp)
     : timeOf(obj(item.series).lastObservedTime, item.lastTimestamp, item.eventTime, item.firstTimestamp);
   if (!Number.isFinite(first)) return null;
+  // eventTime (a MicroTime) is already `first` when set; else the name may say more than the second.
+  const hasEventTime = Number.isFinite(timeOf(item.eventTime));
+  const named = hasEventTime ? NaN : timeInName(str(metadata.name), first);
+  const time = Number.isFinite(named) ? named : first;
   const count = Number(isNew ? (series.count ?? item.deprecatedCount) : (obj(item.series).count ?? item.count)) || 1;
   return {
     uid: str(metadata.uid) || `${str(metadata.namespace)}/${str(metadata.name)}`,
-    time: first,
-    lastTime: Number.isFinite(last) ? last : first,
+    namespace: str(metadata.namespace) || undefined,
+    name: str(metadata.name),
+    time,
+    precise: hasEventTime || Number.isFinite(named),
+    lastTime: Math.max(time, Number.isFinite(last) ? last : first),
     count,
     type: str(item.type) === 'Warning' ? 'Warning' : 'Normal',
     reason: str(item.reason),
@@ -65,6 +83,18 @@ export function normaliseEvent(item: Json): ClusterEvent | null {
     regarding: { kind: str(regarding.kind), namespace: str(regarding.namespace) || undefined, name: str(regarding.name), uid: str(regarding.uid) || undefined },
     raw: JSON.stringify(item),
   };
+}
+
+/**
+ * client-go names each Event it makes "<object name>.<the nanosecond it was made, in hex>" (record
+ * and events recorders alike), finer than the whole second a core v1 Event keeps. Believed only when
+ * it falls in that second: a name chosen some other way is not read as a time.
+ */
+export function timeInName(name: string, wholeSecond: number): number {
+  const hex = name.match(/\.([0-9a-f]{1,16})$/)?.[1];
+  if (!hex) return NaN;
+  const ms = Number(BigInt(`0x${hex}`) / 1_000_000n);
+  return ms - (ms % 1000) === wholeSecond ? ms : NaN;
 }
 
 /** The items of `kubectl get events -o json` of either group; the same Event read through both groups is kept once. */
@@ -77,6 +107,29 @@ export function parseEventList(...lists: Json[]): ClusterEvent[] {
     }
   }
   return [...seen.values()];
+}
+
+/**
+ * Events still known only to the second, placed at their audited create when the audit policy
+ * records Event writes (hardway's does not: it reads Events from the API, and the name nearly always
+ * says more): the request reached the API server just after the reporter made the Event. Patches
+ * and updates are repeats, later than the first time. A create in a later second (the reporter's
+ * queue held it back) says less than the second itself, and is not used.
+ */
+export function placeByAudit(events: ClusterEvent[], audit: AuditRecord[]): ClusterEvent[] {
+  const created = new Map<string, number>();
+  for (const { event } of audit) {
+    const ref = event.objectRef;
+    if (event.verb !== 'create' || ref?.resource !== 'events' || ref.subresource || (ref.apiGroup && ref.apiGroup !== 'events.k8s.io')) continue;
+    const name = ref.name || str(obj(obj(event.requestObject).metadata).name);
+    const received = Date.parse(event.requestReceivedTimestamp);
+    const key = `${ref.namespace ?? ''}/${name}`;
+    if (name && Number.isFinite(received) && !created.has(key)) created.set(key, received);
+  }
+  return events.map((e) => {
+    const at = e.precise ? undefined : created.get(`${e.namespace ?? ''}/${e.name}`);
+    return at !== undefined && at - (at % 1000) === e.time ? { ...e, time: at, precise: true, lastTime: Math.max(at, e.lastTime) } : e;
+  });
 }
 
 /** The lane of an Event's reporter, named as the audit log's writer is. */

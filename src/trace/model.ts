@@ -23,6 +23,8 @@ export type EntrySource = 'audit' | 'event' | 'log' | 'state';
 export interface TraceEntry {
   /** Milliseconds since the epoch. */
   time: number;
+  /** Known only to the whole second `time` names (an Event nothing finer is known of); sorted after the rest of that second. */
+  wholeSecond?: true;
   /** The lane: who acted ("kubectl (admin)", "deployment-controller", "kube-scheduler", "kubelet node-0", …). */
   actor: string;
   source: EntrySource;
@@ -68,5 +70,8 @@ export function parseTarget(ref: string, namespace = 'default'): TraceTarget | n
   if (!kind) return null;
   return kind === 'node' ? { kind, name: match[2]! } : { kind, name: match[2]!, namespace };
 }
+
+/** An entry's time of day as precisely as it is known: "08:35:22.468", or "08:35:22" for a whole second. */
+export const clockOf = (entry: Pick<TraceEntry, 'time' | 'wholeSecond'>): string => new Date(entry.time).toISOString().slice(11, entry.wholeSecond ? 19 : 23);
 
 export const targetName = (t: TraceTarget): string => `${t.kind}/${t.name}${t.namespace ? ` in ${t.namespace}` : ''}`;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { parseDuration } from '../../logs/collect.ts';
-import type { Trace, TraceEntry } from '../../trace/model.ts';
+import { clockOf, type Trace, type TraceEntry } from '../../trace/model.ts';
 import { LabError } from '../../util/errors.ts';
 import { sleep } from '../../util/time.ts';
 import { labOption, openLab } from '../context.ts';
@@ -11,7 +11,7 @@ const SOURCE_MARK: Record<TraceEntry['source'], string> = { audit: 'wrote', even
 
 /** One line of the story: time, lane, what it is, in words; the raw record under it with --raw. */
 export function formatTraceEntry(entry: TraceEntry, lanes: string[], raw: boolean): string {
-  const time = new Date(entry.time).toISOString().slice(11, 23);
+  const time = clockOf(entry).padEnd(12);
   const colour = PALETTE[Math.max(0, lanes.indexOf(entry.actor)) % PALETTE.length]!;
   const what = entry.problem ? pc.red(entry.summary) : entry.source === 'log' ? pc.dim(entry.summary) : entry.summary;
   const line = `${pc.dim(time)} ${colour(entry.actor.padEnd(24))} ${pc.dim(SOURCE_MARK[entry.source].padEnd(5))} ${what}`;

@@ -20,6 +20,11 @@ describe('lab trace lines', () => {
     expect(strip(formatTraceEntry(entry, ['kube-scheduler'], true)).split('\n')).toEqual([expect.stringContaining('bound Pod'), '      {"auditID":"x"}']);
   });
 
+  it('an entry known only to its second shows no milliseconds it does not know', () => {
+    const event: TraceEntry = { ...entry, time: Date.parse('2026-12-01T06:57:19Z'), wholeSecond: true, source: 'event', verb: 'Pulled', summary: 'Pulled: image' };
+    expect(strip(formatTraceEntry(event, ['kube-scheduler'], false))).toBe('06:57:19     kube-scheduler           event Pulled: image');
+  });
+
   it('the header names the objects joined, those since deleted, and the lanes', () => {
     const trace: Trace = {
       target: { kind: 'deployment', name: 'web', namespace: 'default' },

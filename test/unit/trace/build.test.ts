@@ -120,6 +120,43 @@ describe('a deployment\'s trace', () => {
   });
 });
 
+describe('Events in the second of the writes they report', () => {
+  // A fresh `kubectl create deployment shop --replicas=2` at 09:10:07.450: its ReplicaSet, pods,
+  // bindings and their Events all fall in that second (in the shape of the recorded fixture).
+  const sameSecond = (name: string) => fixture(`same-second/${name}`);
+  const events = () => (JSON.parse(sameSecond('events.json')) as { items: Record<string, unknown>[] }).items;
+  const shop = (extra: Record<string, unknown>[] = []) =>
+    buildTrace(parseTarget('deployment/shop')!, { audit: parseAuditLog(sameSecond('audit.log')), events: parseEventList({ items: [...events(), ...extra] }), objects: [], logs: [] });
+  const at = (t: Trace, test: (e: Trace['entries'][number]) => boolean) => {
+    const i = t.entries.findIndex(test);
+    expect(i, 'entry not in the trace').toBeGreaterThanOrEqual(0);
+    return i;
+  };
+
+  it('starts with the learner\'s create, and tells each Event after the write it reports, in the order they were written', () => {
+    const t = shop();
+    expect(t.entries[0]).toMatchObject({ actor: 'kubectl (admin)', source: 'audit', verb: 'create', object: 'Deployment default/shop', time: Date.parse('2026-12-02T09:10:07.450Z') });
+    const told = t.entries.filter((e) => e.source === 'event');
+    expect(told.map((e) => e.verb)).toEqual(['ScalingReplicaSet', 'SuccessfulCreate', 'SuccessfulCreate', 'Scheduled', 'Scheduled']);
+    expect(told.every((e, i) => i === 0 || e.time > told[i - 1]!.time)).toBe(true);
+    const rs = at(t, (e) => e.verb === 'create' && e.object === 'ReplicaSet default/shop-6c9d8f7b5d');
+    expect(at(t, (e) => e.verb === 'ScalingReplicaSet')).toBeGreaterThan(rs);
+    for (const pod of ['shop-6c9d8f7b5d-q8zkx', 'shop-6c9d8f7b5d-m4tln']) {
+      expect(at(t, (e) => e.verb === 'SuccessfulCreate' && e.summary.endsWith(pod))).toBeGreaterThan(at(t, (e) => e.verb === 'create' && e.object === `Pod default/${pod}`));
+      expect(at(t, (e) => e.verb === 'Scheduled' && e.object === `Pod default/${pod}`)).toBeGreaterThan(at(t, (e) => e.verb === 'bind' && e.object === `Pod default/${pod}`));
+    }
+  });
+
+  it('puts an Event known only to its second after everything else of that second', () => {
+    const scaling = events().find((i) => i.reason === 'ScalingReplicaSet')!;
+    const byHand = { ...scaling, reason: 'ByHand', metadata: { ...(scaling.metadata as object), name: 'shop-by-hand', uid: 'by-hand' } };
+    const t = shop([byHand]);
+    const last = t.entries.at(-1)!;
+    expect(last).toMatchObject({ verb: 'ByHand', wholeSecond: true, time: Date.parse('2026-12-02T09:10:07Z') });
+    expect(t.entries.filter((e) => e.verb !== 'ByHand').every((e) => e.time > last.time && e.time < last.time + 1000)).toBe(true);
+  });
+});
+
 describe('traces of what went wrong', () => {
   it('a pod that cannot be scheduled shows the scheduler\'s reason', () => {
     const t = trace('deployment/huge');
