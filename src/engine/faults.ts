@@ -57,13 +57,42 @@ export function loadHealth(file = DEFAULT_HEALTH_FILE): HealthChecks {
   return loaded.data;
 }
 
-export async function runActions(provider: MachineProvider, lab: string, actions: Action[]): Promise<ExecOutcome> {
-  for (const action of actions) {
-    const outcome = await runScript(provider, lab, action.machine, action.run);
-    if (!outcome.ok) return outcome;
-  }
-  return { ok: true, output: '' };
+/** What a list of actions did; when one failed, which (counted from 0), and the rest were not run. */
+export interface ActionsOutcome extends ExecOutcome {
+  failedAction?: number;
 }
+
+/** Runs actions in order, each in its machine, stopping at the first that fails or cannot be run. */
+export async function runActions(provider: MachineProvider, lab: string, actions: Action[]): Promise<ActionsOutcome> {
+  for (const [index, action] of actions.entries()) {
+    const outcome = await runScript(provider, lab, action.machine, action.run).catch(
+      (error: unknown): ExecOutcome => ({ ok: false, exitCode: null, output: error instanceof Error ? error.message : String(error) }),
+    );
+    if (!outcome.ok) return { ...outcome, failedAction: index };
+  }
+  return { ok: true, exitCode: 0, output: '' };
+}
+
+/**
+ * A failed inject or fix in plain words: which action of the fault file, on which machine, its exit
+ * code and the end of its output, for the learner to report and the fault's author to reproduce.
+ */
+export function actionFailureMessage(fault: Fault, list: 'inject' | 'solve', outcome: ActionsOutcome): string {
+  const index = outcome.failedAction ?? 0;
+  const action = fault[list][index]!;
+  const what = list === 'inject' ? `injecting the fault ${fault.id} failed` : `the fix of the fault ${fault.id} failed`;
+  const how = outcome.exitCode === null ? 'could not be run' : `exited with code ${outcome.exitCode}`;
+  const printed = outcome.output ? `; its output ends:\n${indent(outcome.output)}` : ', printing nothing';
+  return `${what}: action ${index + 1} of ${fault[list].length} (${list}[${index}] in labs/faults/${fault.id}.yaml) on ${action.machine} ${how}${printed}`;
+}
+
+/** What to try after a failed inject or fix: heal the lab; a fault's author runs the action by hand to watch it fail. */
+export function actionFailureNext(fault: Fault, list: 'inject' | 'solve', outcome: ActionsOutcome, labFlag: string): string {
+  const machine = fault[list][outcome.failedAction ?? 0]!.machine;
+  return `lab heal${labFlag} restores the cluster. To watch the action fail: lab shell ${machine}${labFlag}, then run its lines one at a time`;
+}
+
+const indent = (text: string): string => text.split('\n').map((line) => `  ${line}`).join('\n');
 
 /** The cluster's health and the guards, together: what every fix must leave true. */
 export async function checkHealth(provider: MachineProvider, lab: string, health: HealthChecks): Promise<CheckOutcome> {

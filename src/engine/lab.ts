@@ -10,9 +10,9 @@ import { inBatchesOf } from '../util/concurrency.ts';
 import { sleep, timeScale } from '../util/time.ts';
 import type { MachineProvider } from '../../vm/provider.ts';
 import type { Chapter, Step } from './course.ts';
-import { checkHealth, gradeFix, injectFault, runActions, waitForFix, type Fault, type HealthChecks } from './faults.ts';
+import { actionFailureMessage, actionFailureNext, checkHealth, gradeFix, injectFault, runActions, waitForFix, type ActionsOutcome, type Fault, type HealthChecks } from './faults.ts';
 import { clearProgress, markPassed, readProgress, stepKey, updateProgress, type ActiveFault, type Progress as LabProgress } from './progress.ts';
-import { checkStep, fastForward, runScript, SolveError, solveStep, type CheckOutcome, type ExecOutcome } from './runner.ts';
+import { checkStep, fastForward, runScript, SolveError, solveStep, type CheckOutcome } from './runner.ts';
 import { chapterByNumber, currentPosition, resolveStep, type Position } from './session.ts';
 import { completedChapter, hashTree, pickSnapshot, readSnapshot, snapshotId, snapshotKey, snapshotMeta, type Snapshot, type StateInputs } from './snapshots.ts';
 import { collectTrace, listTraceable, type Traceable } from '../trace/collect.ts';
@@ -513,13 +513,13 @@ export class LabEngine {
     if (!healthy.passed) throw new UnhealthyClusterError(healthy, this.lab, this.clusterChapter);
     const fault = pool[Math.floor(random() * pool.length)]!;
     const injected = await injectFault(this.provider, this.lab, fault);
-    if (!injected.ok) throw new LabError(`injecting the fault failed:\n${injected.output}`, 'lab heal restores the cluster');
+    if (!injected.ok) throw new LabError(actionFailureMessage(fault, 'inject', injected), actionFailureNext(fault, 'inject', injected, this.lab === 'main' ? '' : ` --lab ${this.lab}`));
     await updateProgress(this.lab, (state) => ({ ...state, fault: { id: fault.id, hidden: !request.id, hintsShown: 0 } }));
     return fault;
   }
 
   /** Applies the active fault's fix and waits for a healthy cluster; the fault is cleared once it is. */
-  async giveUp(): Promise<{ fault: Fault; fix: ExecOutcome; outcome: CheckOutcome }> {
+  async giveUp(): Promise<{ fault: Fault; fix: ActionsOutcome; outcome: CheckOutcome }> {
     const active = this.activeFault();
     if (!active) throw new LabError('no fault is active in this lab', 'break one first: lab break --random');
     const fix = await runActions(this.provider, this.lab, active.fault.solve);
@@ -534,7 +534,7 @@ export class LabEngine {
   }
 
   /** Restores a healthy cluster whatever happened: the active fault's fix, then every step re-checked and re-solved where broken. */
-  async heal(): Promise<{ fix: ExecOutcome | null; outcome: CheckOutcome }> {
+  async heal(): Promise<{ fix: ActionsOutcome | null; outcome: CheckOutcome }> {
     const active = this.activeFault();
     const fix = active ? await runActions(this.provider, this.lab, active.fault.solve) : null;
     const progress = new Progress('healing');

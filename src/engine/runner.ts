@@ -18,7 +18,6 @@ export interface CheckOutcome {
 
 /** Measured: the slowest check (kubectl through the API server on 2 busy cores) takes a few seconds. */
 export const CHECK_TIMEOUT_MS = 30_000;
-const SOLVE_TIMEOUT_MS = 600_000;
 const checkLimitMs = (): number => CHECK_TIMEOUT_MS * timeScale();
 
 /** What to tell the learner about a failed check: its own message, or, when it ran out of time, that the host was slow. */
@@ -71,13 +70,43 @@ async function runOnMachines(provider: MachineProvider, lab: string, checks: { c
   return results;
 }
 
+/** How long a solution, a fault's inject or its fix may run before it is stopped. */
+const SCRIPT_TIMEOUT_MS = 600_000;
+const scriptLimitMs = (): number => SCRIPT_TIMEOUT_MS * timeScale();
+const OUTPUT_LINES = 15;
+const OUTPUT_CHARS = 2000;
+
+/**
+ * Says where the script stopped: under -e a silent failure (grep -q, test, a check after a sed that
+ * matched nothing) would otherwise leave no output at all. The trap is the first line, so the
+ * script's own lines are LINENO - 1; the line's text is added here, from the script itself.
+ */
+const SAY_FAILED_LINE = `trap 'echo "hardway: line $((LINENO - 1)) failed with exit code $?" >&2' ERR\n`;
+const FAILED_LINE = /^hardway: line (\d+) failed with exit code \d+$/m;
+
+function withFailedLine(output: string, script: string): string {
+  return output.replace(FAILED_LINE, (said, line: string) => `${said}: ${script.split('\n')[Number(line) - 1]?.trim() ?? ''}`);
+}
+
+/** The end of what a script printed: its last lines, and no more than a screenful of characters. */
+export function outputTail(text: string): string {
+  const lines = text.trim().split('\n');
+  let tail = lines.slice(-OUTPUT_LINES).join('\n');
+  if (tail.length > OUTPUT_CHARS) tail = tail.slice(-OUTPUT_CHARS);
+  return tail.length < text.trim().length ? `…\n${tail}` : tail;
+}
+
+/** Runs a script as root in the machine with bash -euo pipefail: it stops at the first command that fails. */
 export async function runScript(provider: MachineProvider, lab: string, machine: MachineName, script: string): Promise<ExecOutcome> {
-  const result = await provider.exec(lab, machine, ['bash', '-euo', 'pipefail', '-c', script], { timeoutMs: SOLVE_TIMEOUT_MS * timeScale(), workdir: '/root', env: { HOME: '/root' } });
-  return { ok: result.exitCode === 0, output: (result.stdout + result.stderr).trim().split('\n').slice(-15).join('\n') };
+  const result = await provider.exec(lab, machine, ['bash', '-euo', 'pipefail', '-c', SAY_FAILED_LINE + script], { timeoutMs: scriptLimitMs(), workdir: '/root', env: { HOME: '/root' } });
+  return { ok: result.exitCode === 0, exitCode: result.exitCode, output: outputTail(withFailedLine(result.stdout + result.stderr, script)) };
 }
 
 export interface ExecOutcome {
   ok: boolean;
+  /** The script's exit code; null when it could not be run or did not finish (output then says why). */
+  exitCode: number | null;
+  /** The tail of its standard output and error. */
   output: string;
 }
 

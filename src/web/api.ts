@@ -1,5 +1,5 @@
 import type { Chapter, Step } from '../engine/course.ts';
-import type { Action, Fault } from '../engine/faults.ts';
+import { actionFailureMessage, type Action, type Fault } from '../engine/faults.ts';
 import type { BreakRequest, LabEngine } from '../engine/lab.ts';
 import { SolveError } from '../engine/runner.ts';
 import { COMPONENTS } from '../lab/topology.ts';
@@ -319,7 +319,7 @@ export class LabApi {
     const answer = { ...describeFault(fault), symptom: fault.symptom, injected: actions(fault.inject), fix: actions(fault.solve) };
     return this.job('giveup', 'Applying the fix and waiting for a healthy cluster', async () => {
       const { fix, outcome } = await this.engine.giveUp();
-      if (!fix.ok) throw new LabError(`the fix failed to run:\n${fix.output}`, 'Heal restores the cluster the long way');
+      if (!fix.ok) throw new LabError(actionFailureMessage(fault, 'solve', fix), 'Heal restores the cluster the long way');
       if (!outcome.passed) throw new OutcomeError('the cluster is still not healthy', 'Heal restores it the long way', outcome);
       return { ...answer, healthy: true };
     }, answer);

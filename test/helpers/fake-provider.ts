@@ -11,6 +11,7 @@ import type { EngineState, ExecOptions, ExecResult, LabNetwork, Machine, Machine
  *   set X / unset X   change a fact (solutions, faults)
  *   count X           add one to counter X (to see how often something ran)
  *   fail              exit 1
+ *   exit N            exit N, printing nothing (a silent failure)
  * Anything else is what lab up runs itself (systemctl, ssh-keygen) and succeeds.
  */
 export class FakeProvider implements MachineProvider {
@@ -120,6 +121,7 @@ export class FakeProvider implements MachineProvider {
       else if (verb === 'unset') facts.delete(fact);
       else if (verb === 'count') this.counters.set(fact, (this.counters.get(fact) ?? 0) + 1);
       else if (verb === 'fail') return failed('failed on purpose');
+      else if (verb === 'exit') return { exitCode: Number(fact), stdout: '', stderr: '' };
     }
     return { exitCode: 0, stdout: '', stderr: '' };
   }

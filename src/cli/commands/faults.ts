@@ -4,6 +4,7 @@ import { LabError } from '../../util/errors.ts';
 import { say } from '../../util/output.ts';
 import { labFlag, labOption, openLab } from '../context.ts';
 import { failureMessage, type CheckOutcome } from '../../engine/runner.ts';
+import { actionFailureMessage, actionFailureNext } from '../../engine/faults.ts';
 
 const sayFailures = (outcome: CheckOutcome): void => outcome.failures.forEach((failure) => say(`  ${pc.red('✗')} ${failureMessage(failure)}`));
 
@@ -57,7 +58,7 @@ export function registerFaultCommands(program: Command): void {
       say('The fix:');
       for (const action of active.fault.solve) say(pc.dim(`# on ${action.machine}:\n${action.run.trim()}`));
       const { fix, outcome } = await engine.giveUp();
-      if (!fix.ok) throw new LabError(`the fix failed to run:\n${fix.output}`, `lab heal${labFlag(engine.lab)} restores the cluster the long way`);
+      if (!fix.ok) throw new LabError(actionFailureMessage(active.fault, 'solve', fix), actionFailureNext(active.fault, 'solve', fix, labFlag(engine.lab)));
       if (!outcome.passed) {
         sayFailures(outcome);
         throw new LabError('the cluster is still not healthy', `run lab heal${labFlag(engine.lab)}`);

@@ -190,6 +190,32 @@ describe('the engine: break and fix', () => {
     expect(engine.activeFault()).toBeNull();
   });
 
+  it('a fault whose inject fails is not made active, and the error names the action, its machine, exit code and output', async () => {
+    const course = fakeCourse();
+    course.faults[0] = { ...course.faults[0]!, inject: [{ machine: 'server', run: 'unset healthy' }, { machine: 'node-1', run: 'fail' }] };
+    const { engine, provider } = fakeLab(course);
+    await engine.up(3);
+    provider.factsOf('unit').add('healthy');
+    const error = await engine.breakCluster({ id: 'etcd-down' }).then(() => null, (e: unknown) => e as LabError);
+    expect(error).toBeInstanceOf(LabError);
+    expect(error!.message).toBe('injecting the fault etcd-down failed: action 2 of 2 (inject[1] in labs/faults/etcd-down.yaml) on node-1 exited with code 1; its output ends:\n  failed on purpose');
+    expect(error!.next).toMatch(/^lab heal --lab unit restores the cluster\. .*lab shell node-1 --lab unit/);
+    expect(engine.activeFault()).toBeNull();
+  });
+
+  it('a fix that fails is reported by give up with the action that failed', async () => {
+    const course = fakeCourse();
+    course.faults[1] = { ...course.faults[1]!, solve: [{ machine: 'server', run: 'exit 4' }] };
+    const { engine, provider } = fakeLab(course);
+    await engine.up(3);
+    provider.factsOf('unit').add('healthy');
+    await engine.breakCluster({ id: 'proxy-gone' });
+    const { fix, outcome } = await engine.giveUp();
+    expect(fix).toMatchObject({ ok: false, exitCode: 4, failedAction: 0 });
+    expect(outcome.passed).toBe(false);
+    expect(engine.activeFault()?.fault.id).toBe('proxy-gone');
+  });
+
   it('lab up does not replay over an active fault', async () => {
     const { engine } = await finishedLab();
     await engine.breakCluster({ id: 'etcd-down' });

@@ -186,6 +186,15 @@ describe('the API: break and fix', () => {
     expect((await get('/api/state')).body.fault).toBeNull();
   });
 
+  it('a give-up whose fix fails fails its job with the action that failed, and points at Heal', async () => {
+    const { job, engine } = await finished();
+    engine.course.faults[2] = { ...engine.course.faults[2]!, solve: [{ machine: 'node-0', run: 'exit 5' }] };
+    await job('/api/fault/break', { id: 'dns-loop' });
+    const gaveUp = await job('/api/fault/giveup');
+    expect(gaveUp.state).toBe('failed');
+    expect(gaveUp.error).toEqual({ error: 'the fix of the fault dns-loop failed: action 1 of 1 (solve[0] in labs/faults/dns-loop.yaml) on node-0 exited with code 5, printing nothing', next: 'Heal restores the cluster the long way' });
+  });
+
   it('heal is a job that restores a healthy cluster and clears the fault', async () => {
     const { job, get } = await finished();
     await job('/api/fault/break', { id: 'dns-loop' });
