@@ -7,7 +7,7 @@ import { fromPackage } from '../util/package-root.ts';
 import { cacheDir } from '../util/paths.ts';
 import { sleep } from '../util/time.ts';
 import { describeBuild, RETRY, type BinariesState, type BuildStatus, type HostBinaries } from './build-status.ts';
-import { isCached } from './cache.ts';
+import { artifactsRoot, isCached } from './cache.ts';
 import { componentLabel, componentsOfSets, hostPlatform, type ArtifactSet, type Component } from './manifest.ts';
 import { obtain, type ObtainOptions } from './obtain.ts';
 import type { SourceName } from './sources/names.ts';
@@ -117,6 +117,7 @@ export interface BuildRun {
  */
 export async function runBuild(components: Component[], options: ObtainOptions, run: BuildRun): Promise<'built' | 'busy'> {
   mkdirSync(buildDir(), { recursive: true });
+  mkdirSync(artifactsRoot(), { recursive: true });
   const release = await takeLock(run.background);
   if (!release) {
     run.announce?.('busy');

@@ -52,10 +52,11 @@ export function registerArtifactCommands(program: Command): void {
       const components = manifestComponents(names).filter((c) => !sets || (!c.optional && sets.includes(setOf(c))));
       const obtainOptions = { sources: parseSources(options.source), mirror: options.mirror, binDir: options.binDir, force: options.force };
       // A background build tells the `lab up` that started it (over IPC) that it runs, then lets it go.
-      const announce = (message: string) => void process.send?.(message, () => process.connected && process.disconnect());
-      const outcome = await runBuild(components, obtainOptions, { background: Boolean(options.background), announce });
+      const announce = (message: string) => {
+        if (process.send && process.connected) process.send(message, () => process.connected && process.disconnect());
+      };
+      await runBuild(components, obtainOptions, { background: Boolean(options.background), announce });
       if (!options.background) say(`Cache: ${artifactsRoot()}`);
-      else if (outcome === 'busy') say('another build runs on this host: lab status shows it');
     });
 
   artifacts
