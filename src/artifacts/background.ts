@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
+import { LabError } from '../util/errors.ts';
 import { currentSink, Progress, reportingTo, type OutputSink } from '../util/output.ts';
 import { fromPackage } from '../util/package-root.ts';
 import { cacheDir } from '../util/paths.ts';
@@ -125,10 +126,16 @@ export async function runBuild(components: Component[], options: ObtainOptions, 
   }
   const echo = run.background ? undefined : currentSink();
   try {
-    run.announce?.('building');
     const platform = options.platform ?? hostPlatform();
     const todo = options.force ? components : components.filter((c) => !isCached(c, platform));
+    if (todo.length === 0) {
+      // Nothing to build: the last build's status and log stay as they are.
+      run.announce?.('building');
+      return 'built';
+    }
     const tracker = new BuildTracker(todo, logFile());
+    // Only now: whoever started this reads the status next, and must find this build's, not the last one's.
+    run.announce?.('building');
     try {
       await reportingTo(tracker.sink(echo), async () => {
         for (const component of todo) {
@@ -205,7 +212,8 @@ export class BuildTracker {
 
   failed(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
-    this.status.error = { message, next: RETRY };
+    const own = error instanceof LabError ? error.next : undefined;
+    this.status.error = { message, next: own ? `${own}; then build them again: lab artifacts fetch` : RETRY };
     this.line(`error: ${message}`);
     this.end('failed');
   }

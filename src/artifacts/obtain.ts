@@ -80,6 +80,7 @@ function fromSource(source: SourceName, component: Component, platform: Platform
     case 'mirror':
       return fromRelease(component, platform, options.mirror, onBinary);
     case 'local':
+      component.binaries.forEach(onBinary);
       return fromLocalFolder(component, options.binDir!);
     case 'source':
       return fromGoSource(component, platform, onBinary);
