@@ -1,3 +1,5 @@
+import type { BinariesState } from '../src/artifacts/build-status.ts';
+
 /**
  * The lab server's API. The token comes with the page's URL once; it is kept in sessionStorage (so a
  * reload still has it) and sent as `Authorization: Bearer` on every /api/* call.
@@ -91,6 +93,8 @@ export interface LabState {
   generation: number;
   components: string[];
   machines: MachineInfo[];
+  /** The binaries this lab builds in the background that the cache lacks, and the host's build of them. */
+  binaries: BinariesState;
   chapters: ChapterInfo[];
   faults: FaultInfo[];
   fault: ActiveFault | null;
@@ -187,6 +191,7 @@ export async function fetchLogs(since: number, filter: LogFilter): Promise<LogLi
 }
 
 export type { ClusterMap } from '../src/map/status.ts';
+export type { BinariesState, BuildStatus } from '../src/artifacts/build-status.ts';
 export type { Trace, TraceEntry } from '../src/trace/model.ts';
 export type { Traceable } from '../src/trace/collect.ts';
 

@@ -5,6 +5,7 @@ import type { StepSelection } from './chapter-list.ts';
 import type { FaultAction } from './fault-panel.ts';
 import type { LabAction } from './lab-panel.ts';
 import type { MachineTerminal } from './machine-terminal.ts';
+import './build-progress.ts';
 import './chapter-list.ts';
 import './cluster-map.ts';
 import './trace-panel.ts';
@@ -21,6 +22,8 @@ const VIEW_KEY = 'hardway-view';
 const DISMISSED_KEY = 'hardway-dismissed-job';
 /** How often the page reads the state while a job runs. */
 const POLL_MS = 1000;
+/** How often while only the binaries are being built (in the background, for minutes). */
+const BUILD_POLL_MS = 3000;
 
 /**
  * The browser lab. A lab without machines shows the start page; otherwise the chapters, the middle
@@ -144,6 +147,7 @@ export class LabApp extends LitElement {
       const job = state.job;
       if (before?.state === 'running' && job && (job.id !== before.id || job.state !== 'running')) this.jobEnded(job);
       if (job?.state === 'running') this.pollTimer = window.setTimeout(() => void this.load(), POLL_MS);
+      else if (state.binaries.build?.state === 'building') this.pollTimer = window.setTimeout(() => void this.load(), BUILD_POLL_MS);
     } catch (error) {
       if (!this.state) this.error = error instanceof Error ? error.message : String(error);
       else this.pollTimer = window.setTimeout(() => void this.load(), POLL_MS * 3);
@@ -185,7 +189,7 @@ export class LabApp extends LitElement {
     if (this.starting(state)) {
       return html`<div class="start">
         <header><h1>hardway</h1><span class="lab">lab ${state.lab}</span></header>
-        ${this.renderNotice()}${this.renderJob()}
+        ${this.renderNotice()}${this.renderBuild()}${this.renderJob()}
         <start-page .lab=${state.lab} .chapters=${state.chapters} .machines=${state.machines} ?busy=${running} @lab-action=${this.onLabAction}></start-page>
       </div>`;
     }
@@ -200,7 +204,7 @@ export class LabApp extends LitElement {
       </header>
       <chapter-list .chapters=${state.chapters} .selected=${this.selected} @step-selected=${this.onStepSelected}></chapter-list>
       <div class="middle">
-        ${this.renderNotice()}${this.renderJob()}
+        ${this.renderNotice()}${this.renderBuild()}${this.renderJob()}
         ${this.view === 'course'
           ? html`<step-view .step=${step} .chapter=${chapter?.number ?? 0} .result=${this.result} .busy=${this.busy}
               @step-action=${this.onStepAction} @run-command=${this.onRunCommand}></step-view>`
@@ -229,6 +233,10 @@ export class LabApp extends LitElement {
     const job = this.state?.job;
     if (!job || (job.state !== 'running' && job.id <= this.dismissed)) return '';
     return html`<job-progress .job=${job} @job-dismissed=${this.onJobDismissed}></job-progress>`;
+  }
+
+  private renderBuild() {
+    return html`<build-progress .binaries=${this.state?.binaries ?? null}></build-progress>`;
   }
 
   private renderNotice() {

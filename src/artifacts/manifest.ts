@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { LabError } from '../util/errors.ts';
 import { fromPackage } from '../util/package-root.ts';
 
 export interface OfficialSource {
@@ -27,11 +28,20 @@ export interface GoSource {
   needs?: { headers: string[]; packages: string[] };
 }
 
+/**
+ * Which binaries a component is among: the course's (the default: a first `lab up` builds them in
+ * the background) or the upgrade chapter's (built when a lab first needs them).
+ */
+export type ArtifactSet = 'course' | 'upgrade';
+export const ARTIFACT_SETS: ArtifactSet[] = ['course', 'upgrade'];
+
 export interface Component {
   name: string;
   version: string;
   binaries: string[];
   optional?: boolean;
+  /** The course's when not given. */
+  set?: ArtifactSet;
   official: OfficialSource;
   source?: GoSource;
   versionCheck?: { binary: string; args: string[]; expect: string };
@@ -52,6 +62,24 @@ export function loadManifest(): Component[] {
   cached ??= (parse(readFileSync(fromPackage('src', 'artifacts', 'manifest.yaml'), 'utf8'), { merge: true }) as { components: Component[] }).components;
   return cached;
 }
+
+export const setOf = (component: Component): ArtifactSet => component.set ?? 'course';
+
+/** `course,upgrade` as sets, or a usage error naming them. */
+export function parseSets(text: string): ArtifactSet[] {
+  const names = text.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !ARTIFACT_SETS.includes(name as ArtifactSet));
+  if (unknown.length > 0 || names.length === 0) throw new LabError(`unknown set of binaries "${unknown.join(',') || text}"`, `use a comma-separated list of: ${ARTIFACT_SETS.join(', ')}`, 2);
+  return names as ArtifactSet[];
+}
+
+/** The components a lab cannot do without in these sets (optional ones, such as crictl, are left out). */
+export function componentsOfSets(sets: ArtifactSet[]): Component[] {
+  return loadManifest().filter((component) => !component.optional && sets.includes(setOf(component)));
+}
+
+/** How a component is named to a learner: "kubernetes v1.34.4". */
+export const componentLabel = (component: Component): string => `${component.name} ${component.version}`;
 
 /** Debian packages that building every component from source needs beside Go (C compiler, headers). */
 export function sourceBuildPackages(): string[] {

@@ -21,6 +21,8 @@ export interface ObtainOptions {
   binDir?: string;
   force?: boolean;
   platform?: Platform;
+  /** Told before each binary is downloaded, built or copied (a status file counts them). */
+  onBinary?: (component: Component, binary: string, source: SourceName) => void;
 }
 
 export function parseSources(text: string): SourceName[] {
@@ -71,15 +73,17 @@ function usableSources(options: ObtainOptions): SourceName[] {
 }
 
 function fromSource(source: SourceName, component: Component, platform: Platform, options: ObtainOptions): Promise<Map<string, string>> | Map<string, string> {
+  const onBinary = (binary: string): void => options.onBinary?.(component, binary, source);
   switch (source) {
     case 'official':
-      return fromRelease(component, platform);
+      return fromRelease(component, platform, undefined, onBinary);
     case 'mirror':
-      return fromRelease(component, platform, options.mirror);
+      return fromRelease(component, platform, options.mirror, onBinary);
     case 'local':
+      component.binaries.forEach(onBinary);
       return fromLocalFolder(component, options.binDir!);
     case 'source':
-      return fromGoSource(component, platform);
+      return fromGoSource(component, platform, onBinary);
   }
 }
 

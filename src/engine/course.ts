@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { LabFilesError, loadYaml, type LabFileError } from './lab-files.ts';
 import { unknownFenceWords } from './prose.ts';
 import { chapterSchema } from './schema.ts';
+import type { Need } from './needs.ts';
 import type { MachineName } from '../lab/topology.ts';
 import { fromPackage } from '../util/package-root.ts';
 
@@ -39,6 +40,8 @@ export interface Chapter {
   summary?: string;
   /** `cluster-built`: the cluster is built and proven at the end of this chapter. */
   milestone?: 'cluster-built';
+  /** What it needs from the host beyond what the chapters before it needed (see needs.ts). */
+  needs?: Need[];
   /** The chapter's whole document (content/<prose>). */
   document: string;
   steps: Step[];
@@ -107,6 +110,7 @@ function loadChapter(file: string, shown: string, number: number, slug: string, 
     title: raw.title,
     summary: raw.summary,
     milestone: raw.milestone,
+    ...(raw.needs ? { needs: raw.needs } : {}),
     document,
     steps: raw.steps.map((step) => ({ ...step, prose: sections.get(step.id) ?? '' })),
   };

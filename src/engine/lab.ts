@@ -1,5 +1,6 @@
-import { ALL_SOURCES, manifestComponents, obtainAll, parseSources } from '../artifacts/obtain.ts';
-import { loadManifest } from '../artifacts/manifest.ts';
+import { hostBinaries } from '../artifacts/background.ts';
+import { BuildFailedError, describeBuild, failedFor, type BinariesState, type HostBinaries } from '../artifacts/build-status.ts';
+import { loadManifest, type ArtifactSet } from '../artifacts/manifest.ts';
 import { bringUpMachines, type MachineHealth } from '../lab/machines.ts';
 import { podImages, stockRegistry } from '../lab/registry.ts';
 import { fromPackage } from '../util/package-root.ts';
@@ -11,7 +12,8 @@ import { sleep, timeScale } from '../util/time.ts';
 import type { MachineProvider } from '../../vm/provider.ts';
 import type { Chapter, Step } from './course.ts';
 import { actionFailureMessage, actionFailureNext, checkHealth, gradeFix, injectFault, runActions, waitForFix, type ActionsOutcome, type Fault, type HealthChecks } from './faults.ts';
-import { clearProgress, markPassed, readProgress, stepKey, updateProgress, type ActiveFault, type Progress as LabProgress } from './progress.ts';
+import { needsUpTo, REGISTRY_SETS, setsToPrepare } from './needs.ts';
+import { clearProgress, markPassed, markRegistry, readProgress, registryStocked, stepKey, updateProgress, type ActiveFault, type Progress as LabProgress } from './progress.ts';
 import { checkStep, fastForward, runScript, SolveError, solveStep, type CheckOutcome } from './runner.ts';
 import { chapterByNumber, currentPosition, resolveStep, type Position } from './session.ts';
 import { completedChapter, hashTree, pickSnapshot, readSnapshot, snapshotId, snapshotKey, snapshotMeta, type Snapshot, type StateInputs } from './snapshots.ts';
@@ -55,8 +57,8 @@ export interface MachineState {
 
 /** What a lab needs from outside its machines; the defaults are the real binaries and the jumpbox's registry. */
 export interface LabSetup {
-  /** Makes sure the pinned binaries are in the cache. */
-  artifacts(): Promise<void>;
+  /** The host's pinned binaries: which are missing, and one build of them at a time in the background. */
+  binaries: HostBinaries;
   /** Starts the lab's image registry and stocks it with the pod images. */
   registry(lab: string, provider: MachineProvider): Promise<void>;
   /** How long a restarted lab may take to pass again the steps it had passed (etcd, API server, kubelets, pods). */
@@ -87,14 +89,8 @@ const RECOVERY_CONCURRENCY = 8;
 export const TRACE_WINDOW_MS = 30 * 60_000;
 
 export const REAL_SETUP: LabSetup = {
-  async artifacts() {
-    const required = manifestComponents().filter((component) => !component.optional);
-    await obtainAll(required, {
-      sources: parseSources(process.env.HARDWAY_SOURCES ?? ALL_SOURCES.join(',')),
-      mirror: process.env.HARDWAY_MIRROR,
-      binDir: process.env.HARDWAY_BIN_DIR,
-    });
-  },
+  // Its build process takes the sources from HARDWAY_SOURCES, HARDWAY_MIRROR and HARDWAY_BIN_DIR, as lab artifacts fetch does.
+  binaries: hostBinaries,
   registry: stockRegistry,
   // A slow host (HARDWAY_TIME_SCALE) gets longer to bring its components back after a restart.
   get recoveryMs() {
@@ -164,19 +160,22 @@ export class LabEngine {
   }
 
   /**
-   * Binaries, machines and the registry, then the solutions of every chapter before `chapter`, so the
-   * learner lands at its start. Safe to re-run: steps whose checks already pass are not solved again.
+   * Machines, then what `chapter` needs from the host, then the solutions of every chapter before
+   * it, so the learner lands at its start. Binaries the cache lacks are built in the background
+   * (setsToPrepare): it waits only for those the chapters up to `chapter` need, so chapter 1 is
+   * ready once its machines are. Safe to re-run: steps whose checks already pass are not solved again.
    * Machines that come back from a reboot are given time to recover before anything is graded.
    * A new lab starts from the newest snapshot whose key matches the course (see restore), and
    * replays only the chapters after it.
    */
   async up(chapter?: number, options: UpOptions = {}): Promise<MachineHealth[]> {
     if (chapter !== undefined) chapterByNumber(this.course.chapters, chapter);
-    await this.setup.artifacts();
+    const reach = Math.max(chapter ?? 0, this.progress().chapter);
+    await this.buildInBackground(setsToPrepare(this.course.chapters, reach));
     const fresh = (await this.provider.list(this.lab)).length === 0;
     const snapshot = fresh && chapter !== undefined && options.snapshots !== false ? await this.matchingSnapshot(chapter) : null;
     const { health, restarted } = await bringUpMachines(this.lab, this.provider, snapshot?.id);
-    await this.setup.registry(this.lab, this.provider);
+    await this.ready(reach, true);
     let proven = 0;
     if (snapshot) {
       await this.restore(snapshot);
@@ -189,6 +188,64 @@ export class LabEngine {
     await this.fastForwardTo(chapter, Math.min(proven, chapter - 1));
     if (options.keepSnapshot && (await this.needsSnapshotBefore(chapter))) await this.snapshot();
     return health;
+  }
+
+  /** The binaries this lab builds in the background that the cache lacks, and the host's build of them. */
+  binaries(): Promise<BinariesState> {
+    return this.setup.binaries.state(setsToPrepare(this.course.chapters, this.progress().chapter));
+  }
+
+  /** Starts building what the cache lacks of `sets` in the background (one build per host); never waits for it. */
+  private async buildInBackground(sets: ArtifactSet[]): Promise<void> {
+    if ((await this.setup.binaries.state(sets)).missing.length > 0) await this.setup.binaries.build(sets);
+  }
+
+  /**
+   * Makes sure what a lab at `chapter` needs from the host is there (needs.ts): waits for binaries
+   * still being built, and stocks the registry once. With `restock` (lab up, whose machines may be
+   * new or restarted) the registry is stocked again whenever its images can be made.
+   */
+  private async ready(chapter: number, restock = false): Promise<void> {
+    const needs = needsUpTo(this.course.chapters, chapter);
+    await this.waitForBinaries(needs.sets);
+    if (needs.registry || restock) await this.stockRegistry(needs.registry, restock);
+  }
+
+  /**
+   * Waits, with a progress line, until the cache holds every binary of `sets`. While nobody builds
+   * them (none started yet, or the last build was interrupted or made something else) it starts a
+   * build; a failed build of them is a clear error instead, since trying the same again rarely helps.
+   */
+  private async waitForBinaries(sets: ArtifactSet[]): Promise<void> {
+    if (sets.length === 0) return;
+    let state = await this.setup.binaries.state(sets);
+    if (state.missing.length === 0) return;
+    const progress = new Progress('waiting for the binaries');
+    const waited = state.missing;
+    while (state.missing.length > 0) {
+      if (failedFor(state.build, state.missing)) throw new BuildFailedError(state.build!);
+      if (state.build?.state === 'building') progress.update(describeBuild(state.build));
+      else {
+        progress.update(`starting a build of ${state.missing.join(', ')}`);
+        await this.setup.binaries.build(sets);
+      }
+      await sleep(this.setup.pollMs);
+      state = await this.setup.binaries.state(sets);
+    }
+    progress.done(`${waited.join(', ')} ready`);
+  }
+
+  /** Starts and stocks the registry: when `needed`, after its binaries; otherwise only if they are there already. */
+  private async stockRegistry(needed: boolean, again: boolean): Promise<void> {
+    if (!again && registryStocked(this.lab)) return;
+    if (needed) await this.waitForBinaries(REGISTRY_SETS);
+    else if ((await this.setup.binaries.state(REGISTRY_SETS)).missing.length > 0) {
+      // Its CoreDNS image needs the built CoreDNS: stocked once a chapter needs the registry.
+      markRegistry(this.lab, false);
+      return;
+    }
+    await this.setup.registry(this.lab, this.provider);
+    markRegistry(this.lab, true);
   }
 
   /**
@@ -328,7 +385,7 @@ export class LabEngine {
     } finally {
       progress.update('starting the machines again');
       await bringUpMachines(this.lab, this.provider);
-      await this.setup.registry(this.lab, this.provider);
+      await this.ready(chapter, true);
       await this.settle(chapter, 'after the snapshot');
     }
     progress.done(`kept as ${id}`);
@@ -455,6 +512,7 @@ export class LabEngine {
       return { kind: 'fault', fault: active.fault, active: active.state, outcome };
     }
     const { chapter, step } = this.step(name);
+    await this.ready(chapter.number);
     const outcome = await this.gradeStep(chapter, step);
     return { kind: 'step', chapter, step, outcome, next: this.position() };
   }
@@ -486,6 +544,7 @@ export class LabEngine {
   /** Runs a step's solution and grades it; a solution that fails to run throws SolveError. */
   async solve(name?: string): Promise<{ chapter: Chapter; step: Step; outcome: CheckOutcome }> {
     const { chapter, step } = this.step(name);
+    await this.ready(chapter.number);
     await solveStep(this.provider, this.lab, step);
     return { chapter, step, outcome: await this.gradeStep(chapter, step) };
   }
@@ -537,6 +596,7 @@ export class LabEngine {
   async heal(): Promise<{ fix: ActionsOutcome | null; outcome: CheckOutcome }> {
     const active = this.activeFault();
     const fix = active ? await runActions(this.provider, this.lab, active.fault.solve) : null;
+    await this.ready(this.clusterChapter - 1);
     const progress = new Progress('healing');
     await fastForward(this.provider, this.lab, this.course.chapters, this.clusterChapter, async ({ chapter, step, action }) => {
       if (action === 'solved') progress.update(`${chapter.number}/${step.id} restored`);

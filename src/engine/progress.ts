@@ -66,6 +66,17 @@ export function clearProgress(lab: string): void {
   rmSync(labStateDir(lab), { recursive: true, force: true });
 }
 
+const registryMarker = (lab: string): string => join(labStateDir(lab), 'registry-stocked');
+
+/** Whether this lab's registry was stocked since its machines were made (lab down forgets it with the rest). */
+export const registryStocked = (lab: string): boolean => existsSync(registryMarker(lab));
+
+export function markRegistry(lab: string, stocked: boolean): void {
+  if (!stocked) return rmSync(registryMarker(lab), { force: true });
+  mkdirSync(labStateDir(lab), { recursive: true });
+  writeFileSync(registryMarker(lab), `${new Date().toISOString()}\n`);
+}
+
 export function markPassed(progress: Progress, key: string): Progress {
   return progress.passed.includes(key) ? progress : { ...progress, passed: [...progress.passed, key] };
 }

@@ -1,4 +1,5 @@
 import { MACHINE_NAMES } from '../lab/topology.ts';
+import { NEEDS } from './needs.ts';
 
 const machine = { enum: MACHINE_NAMES } as const;
 
@@ -12,6 +13,8 @@ export const chapterSchema = {
     summary: { type: 'string' },
     /** `cluster-built`: at the end of this chapter the cluster is built and proven; break-and-fix starts from the next. */
     milestone: { enum: ['cluster-built'] },
+    /** What this chapter needs from the host beyond the chapters before it (the binaries, the registry): waited for before its steps run. */
+    needs: { type: 'array', uniqueItems: true, items: { enum: NEEDS } },
     prose: { type: 'string', pattern: '\\.md$' },
     steps: {
       type: 'array',

@@ -46,6 +46,9 @@ export function reportingTo<T>(to: OutputSink, work: () => Promise<T>): Promise<
   return sinks.run(to, work);
 }
 
+/** Where lines go now: for a sink that passes them on (a build's log that also shows on the terminal). */
+export const currentSink = (): OutputSink => sink();
+
 export const say = (line: string): void => sink().say(line);
 export const warn = (line: string): void => sink().warn(line);
 

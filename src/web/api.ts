@@ -91,6 +91,7 @@ export class LabApi {
       generation: this.generation,
       components: COMPONENTS,
       machines: await engine.machines(),
+      binaries: await engine.binaries(),
       chapters: engine.course.chapters.map((chapter) => ({
         number: chapter.number,
         title: chapter.title,

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { HostBinaries } from '../../src/artifacts/build-status.ts';
 import type { Chapter, Step } from '../../src/engine/course.ts';
 import type { Fault } from '../../src/engine/faults.ts';
 import { LabEngine, type Course, type LabSetup } from '../../src/engine/lab.ts';
@@ -49,10 +50,13 @@ export function fakeCourse(): Course {
   };
 }
 
-export const FAST_SETUP: LabSetup = { artifacts: async () => {}, registry: async () => {}, recoveryMs: 2000, pollMs: 10, stateInputs: () => ({ files: 'fake' }) };
+/** Every binary in the cache already. */
+export const CACHED_BINARIES: HostBinaries = { state: async () => ({ missing: [], build: null }), build: async () => {} };
+
+export const FAST_SETUP: LabSetup = { binaries: CACHED_BINARIES, registry: async () => {}, recoveryMs: 2000, pollMs: 10, stateInputs: () => ({ files: 'fake' }) };
 
 /** An engine over the fake provider, with its own state folder. */
-export function fakeLab(course: Course = fakeCourse(), provider = new FakeProvider(), lab = 'unit'): { engine: LabEngine; provider: FakeProvider } {
+export function fakeLab(course: Course = fakeCourse(), provider = new FakeProvider(), lab = 'unit', setup: LabSetup = FAST_SETUP): { engine: LabEngine; provider: FakeProvider } {
   process.env.HARDWAY_STATE = mkdtempSync(join(tmpdir(), 'hardway-unit-'));
-  return { engine: new LabEngine(provider, lab, course, FAST_SETUP), provider };
+  return { engine: new LabEngine(provider, lab, course, setup), provider };
 }

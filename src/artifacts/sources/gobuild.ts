@@ -48,7 +48,7 @@ export function buildArgs(component: Component, source: GoSource, binary: string
 }
 
 /** Builds every binary of a component with the machine's Go toolchain and module proxy. */
-export async function fromGoSource(component: Component, platform: Platform): Promise<Map<string, string>> {
+export async function fromGoSource(component: Component, platform: Platform, onBinary?: (binary: string) => void): Promise<Map<string, string>> {
   const source = component.source;
   if (!source) throw new LabError(`${component.name} cannot be built from source (it is not on the Go module proxy)`, 'use a mirror (--mirror URL) or a folder (--bin-dir DIR)');
   await requireGo();
@@ -72,6 +72,7 @@ export async function fromGoSource(component: Component, platform: Platform): Pr
   mkdirSync(out, { recursive: true });
   const files = new Map<string, string>();
   for (const [index, binary] of component.binaries.entries()) {
+    onBinary?.(binary);
     const started = Date.now();
     const label = `building ${binary} (${index + 1}/${component.binaries.length})`;
     await runGo(buildArgs(component, source, binary, join(out, binary)), work, env, progress, label);

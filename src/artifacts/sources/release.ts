@@ -11,13 +11,14 @@ import { expand, type Component, type Platform } from '../manifest.ts';
  * path under its own base (https://dl.k8s.io/release/v1.35.8/… ⇒ <mirror>/release/v1.35.8/…).
  * Every file is checked against its published SHA-256 before anything is cached.
  */
-export async function fromRelease(component: Component, platform: Platform, mirror?: string): Promise<Map<string, string>> {
+export async function fromRelease(component: Component, platform: Platform, mirror?: string, onBinary?: (binary: string) => void): Promise<Map<string, string>> {
   const work = mkdtempSync(join(artifactsRoot(), `.download-${component.name}-`));
   const downloads = join(artifactsRoot(), '.downloads');
   mkdirSync(downloads, { recursive: true });
   const files = new Map<string, string>();
   const fetched = new Map<string, string>();
   for (const binary of component.binaries) {
+    onBinary?.(binary);
     const values = { version: component.version, arch: platform.arch, binary };
     const url = relocate(expand(component.official.url, values), mirror);
     let local = fetched.get(url);

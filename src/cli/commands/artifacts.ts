@@ -10,12 +10,15 @@ import { engineProvider, openLab } from '../context.ts';
 const cache = () => import('../../artifacts/cache.ts');
 const manifest = () => import('../../artifacts/manifest.ts');
 const obtain = () => import('../../artifacts/obtain.ts');
+const background = () => import('../../artifacts/background.ts');
 
 interface FetchOptions {
   source: string;
   mirror?: string;
   binDir?: string;
   force?: boolean;
+  set?: string;
+  background?: boolean;
 }
 
 export function registerArtifactCommands(program: Command): void {
@@ -35,21 +38,25 @@ export function registerArtifactCommands(program: Command): void {
 
   artifacts
     .command('fetch')
-    .description('obtain binaries into the cache, trying each source in order')
+    .description('obtain binaries into the cache, trying each source in order (one build per host at a time: a background build is waited for first)')
     .argument('[names...]', 'components or binaries (default: all)')
     .addOption(new Option('--source <list>', `sources to try, in order (${ALL_SOURCES.join(',')})`).env('HARDWAY_SOURCES').default(ALL_SOURCES.join(',')))
     .addOption(new Option('--mirror <url>', 'base URL of a mirror holding the official layout').env('HARDWAY_MIRROR'))
     .addOption(new Option('--bin-dir <dir>', 'a folder of binaries you already have').env('HARDWAY_BIN_DIR'))
     .option('--force', 'obtain again even when cached')
+    .option('--set <sets>', "only the binaries of these sets: course (the chapters' cluster), upgrade (the upgrade chapter's Kubernetes)")
+    .option('--background', 'as lab up starts it: give up at once while another build runs; progress goes to the status file and log (lab status shows them)')
     .action(async (names: string[], options: FetchOptions) => {
-      const [{ artifactsRoot }, { manifestComponents, obtainAll, parseSources }] = await Promise.all([cache(), obtain()]);
-      await obtainAll(manifestComponents(names), {
-        sources: parseSources(options.source),
-        mirror: options.mirror,
-        binDir: options.binDir,
-        force: options.force,
-      });
-      say(`Cache: ${artifactsRoot()}`);
+      const [{ artifactsRoot }, { parseSets, setOf }, { manifestComponents, parseSources }, { runBuild }] = await Promise.all([cache(), manifest(), obtain(), background()]);
+      const sets = options.set ? parseSets(options.set) : undefined;
+      const components = manifestComponents(names).filter((c) => !sets || (!c.optional && sets.includes(setOf(c))));
+      const obtainOptions = { sources: parseSources(options.source), mirror: options.mirror, binDir: options.binDir, force: options.force };
+      // A background build tells the `lab up` that started it (over IPC) that it runs, then lets it go.
+      const announce = (message: string) => {
+        if (process.send && process.connected) process.send(message, () => process.connected && process.disconnect());
+      };
+      await runBuild(components, obtainOptions, { background: Boolean(options.background), announce });
+      if (!options.background) say(`Cache: ${artifactsRoot()}`);
     });
 
   artifacts

@@ -10,7 +10,7 @@ import type { MachineProvider } from '../../../vm/provider.ts';
 export function registerMachineCommands(program: Command): void {
   program
     .command('up')
-    .description('create and start the lab\'s machines, then replay every chapter before <chapter> (a new lab starts from a matching snapshot); safe to re-run')
+    .description('create and start the lab\'s machines, then replay every chapter before <chapter> (a new lab starts from a matching snapshot); binaries not cached yet are built in the background; safe to re-run')
     .argument('[chapter]', 'the chapter to start at (earlier chapters are solved for you)')
     .addOption(labOption())
     .option('--no-snapshot', 'replay every chapter even when a snapshot matches')
@@ -26,6 +26,7 @@ export function registerMachineCommands(program: Command): void {
       }
       if (chapter !== undefined) say(`Chapter ${chapter} is ready. Read it with: lab show${labFlag(lab)}`);
       say(`Open a shell with: lab shell jumpbox${labFlag(lab)}`);
+      await sayBackgroundBuild(await engine.binaries());
     });
 
   program
@@ -40,7 +41,7 @@ export function registerMachineCommands(program: Command): void {
 
   program
     .command('status')
-    .description('show the lab\'s machines, their addresses and state (all labs with --all)')
+    .description('show the lab\'s machines, their addresses and state (all labs with --all), and the host\'s build of binaries')
     .addOption(labOption())
     .option('--all', 'show every lab on this engine')
     .action(async (options: { lab: string; all?: boolean }) => {
@@ -48,7 +49,7 @@ export function registerMachineCommands(program: Command): void {
       const machines = await provider.list(options.all ? undefined : checkLabName(options.lab));
       if (machines.length === 0) {
         say(options.all ? 'No labs.' : `Lab ${options.lab} has no machines. Start it with: lab up`);
-        return;
+        return sayBinaries();
       }
       say(pc.bold(['LAB'.padEnd(12), 'MACHINE'.padEnd(9), 'STATE'.padEnd(8), 'IP'.padEnd(15), 'ROLE'].join(' ')));
       const order = (name: string): number => MACHINES.findIndex((role) => role.name === name);
@@ -57,6 +58,7 @@ export function registerMachineCommands(program: Command): void {
         const state = m.state === 'running' ? pc.green(m.state.padEnd(8)) : pc.yellow(m.state.padEnd(8));
         say([m.lab.padEnd(12), m.name.padEnd(9), state, (m.ip ?? '-').padEnd(15), findMachine(m.name)?.description ?? ''].join(' '));
       }
+      await sayBinaries();
     });
 
   program
@@ -110,4 +112,24 @@ async function attachTerminal(provider: MachineProvider, lab: string, machine: s
 async function requireRunning(provider: MachineProvider, lab: string, machine: string): Promise<void> {
   const { requireRunningMachine } = await import('../../lab/machines.ts');
   await requireRunningMachine(provider, lab, machine);
+}
+
+/** The host's binaries under lab status: the build running (which binary, of how many), or how the last ended, and what is missing. */
+async function sayBinaries(): Promise<void> {
+  const [{ hostBinaries }, { describeBinaries }, { ARTIFACT_SETS }] = await Promise.all([
+    import('../../artifacts/background.ts'),
+    import('../../artifacts/build-status.ts'),
+    import('../../artifacts/manifest.ts'),
+  ]);
+  const [first, ...rest] = describeBinaries(await hostBinaries.state(ARTIFACT_SETS));
+  say(`${pc.bold('binaries:')} ${first}`);
+  for (const line of rest) say(`  ${line}`);
+}
+
+/** After lab up: the binaries still being built while the learner starts. */
+async function sayBackgroundBuild(binaries: import('../../artifacts/build-status.ts').BinariesState): Promise<void> {
+  if (binaries.missing.length === 0) return;
+  const { describeBuild } = await import('../../artifacts/build-status.ts');
+  const doing = binaries.build?.state === 'building' ? ` (${describeBuild(binaries.build)})` : '';
+  say(`The binaries are being built in the background${doing}; lab status shows how far. A step that needs them waits for them.`);
 }

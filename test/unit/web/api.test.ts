@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { readProgress } from '../../../src/engine/progress.ts';
 import { LabApi } from '../../../src/web/api.ts';
 import type { JobView } from '../../../src/web/jobs.ts';
-import { fakeLab } from '../../helpers/fake-course.ts';
+import { FakeBinaries } from '../../helpers/fake-binaries.ts';
+import { fakeCourse, fakeLab, FAST_SETUP } from '../../helpers/fake-course.ts';
 
 type Answer = { status: number; body: Record<string, any> };
 
@@ -214,5 +215,26 @@ describe('the API: traces', () => {
     expect(wrong).toMatchObject({ status: 400, body: { error: '"configmap/x" is not something a trace follows' } });
     expect(provider.execLog.length).toBe(before);
     expect((await labApi.handle('POST', '/api/map', new URLSearchParams(), {})).status).toBe(405);
+  });
+});
+
+describe('the API: binaries built in the background', () => {
+  it('the state shows the host\'s build while it runs; a step waiting for it is answered once the binaries land', async () => {
+    const binaries = new FakeBinaries();
+    const course = fakeCourse();
+    course.chapters[1] = { ...course.chapters[1]!, needs: ['binaries'] };
+    const { engine } = fakeLab(course, undefined, 'unit', { ...FAST_SETUP, binaries });
+    const labApi = new LabApi(engine);
+    const call = async (method: string, path: string, body: unknown = {}) => (await labApi.handle(method, path, new URLSearchParams(), body)) as Answer;
+    expect((await call('GET', '/api/state')).body.binaries).toEqual({ missing: ['kubernetes v1.34.4', 'etcd v3.6.8'], build: null });
+    expect((await call('POST', '/api/lab/up', { chapter: 1 })).status).toBe(202);
+    expect((await labApi.jobs.settled())?.state).toBe('done');
+    binaries.advance('kube-apiserver', 3);
+    expect((await call('GET', '/api/state')).body.binaries.build).toMatchObject({ state: 'building', position: 3, total: 18, current: { binary: 'kube-apiserver' } });
+    const check = call('POST', '/api/check', { chapter: 2, step: 'b1' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    binaries.land('course');
+    expect(await check).toMatchObject({ status: 200, body: { passed: false } });
+    expect((await call('GET', '/api/state')).body.binaries).toMatchObject({ missing: [], build: { state: 'done' } });
   });
 });
