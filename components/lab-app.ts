@@ -1,11 +1,14 @@
 import { LitElement, css, html } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
+import { repeat } from 'lit/directives/repeat.js';
 import { fetchState, post, stepAction, type Answer, type FaultCheck, type Job, type LabState, type StepResult } from './api.ts';
 import type { StepSelection } from './chapter-list.ts';
 import type { FaultAction } from './fault-panel.ts';
 import type { LabAction } from './lab-panel.ts';
 import type { MachineTerminal } from './machine-terminal.ts';
 import './build-progress.ts';
+import type { Shell } from './shell-client.ts';
+import type { RunCommand } from './step-view.ts';
 import './chapter-list.ts';
 import './cluster-map.ts';
 import './trace-panel.ts';
@@ -18,8 +21,14 @@ import './start-page.ts';
 import './step-view.ts';
 
 type View = 'course' | 'lab' | 'fault' | 'cluster';
+/** The machines with a second shell open, in the lab of that generation (a replaced lab starts without). */
+interface SecondShells {
+  generation: number;
+  machines: string[];
+}
 const VIEW_KEY = 'hardway-view';
 const DISMISSED_KEY = 'hardway-dismissed-job';
+const SECOND_SHELLS_KEY = 'hardway-second-shells';
 /** How often the page reads the state while a job runs. */
 const POLL_MS = 1000;
 /** How often while only the binaries are being built (in the background, for minutes). */
@@ -36,6 +45,8 @@ export class LabApp extends LitElement {
     state: { state: true },
     selected: { state: true },
     activeMachine: { state: true },
+    activeShell: { state: true },
+    secondShells: { state: true },
     result: { state: true },
     busy: { state: true },
     error: { state: true },
@@ -48,6 +59,8 @@ export class LabApp extends LitElement {
   declare private state: LabState | null;
   declare private selected: StepSelection | null;
   declare private activeMachine: string;
+  declare private activeShell: Shell;
+  declare private secondShells: SecondShells;
   declare private result: StepResult | null;
   declare private busy: string;
   declare private error: string;
@@ -84,6 +97,8 @@ export class LabApp extends LitElement {
     [role='tab'] { all: unset; padding: 8px 14px; cursor: pointer; color: #b3b1ad; font-size: 14px; }
     [role='tab'][aria-selected='true'] { color: #ffb454; box-shadow: inset 0 -2px #ffb454; }
     [role='tab'] .state { font-size: 11px; color: #5c6773; margin-left: 4px; }
+    .add-shell { all: unset; padding: 8px 10px; cursor: pointer; color: #5c6773; font-size: 14px; }
+    .add-shell:hover, .add-shell:focus-visible { color: #ffb454; }
     machine-terminal { flex: 3; }
     log-timeline { flex: 2; min-height: 140px; }
     machine-terminal:not([active]) { display: none; }
@@ -102,6 +117,8 @@ export class LabApp extends LitElement {
     this.state = null;
     this.selected = null;
     this.activeMachine = 'jumpbox';
+    this.activeShell = 1;
+    this.secondShells = (JSON.parse(sessionStorage.getItem(SECOND_SHELLS_KEY) ?? 'null') as SecondShells | null) ?? { generation: 0, machines: [] };
     this.result = null;
     this.busy = '';
     this.error = '';
@@ -218,15 +235,52 @@ export class LabApp extends LitElement {
                 @fault-action=${this.onFaultAction} @lab-action=${this.onLabAction}></fault-panel>`}
       </div>
       <section class="terminals">
-        <div role="tablist">
-          ${state.machines.map(
-            (m) => html`<button role="tab" aria-selected=${m.name === this.activeMachine} title=${m.description} @click=${() => (this.activeMachine = m.name)}>${m.name}${m.state === 'running' ? '' : html`<span class="state">${m.state}</span>`}</button>`,
-          )}
-        </div>
-        ${keyed(state.generation, state.machines.map((m) => html`<machine-terminal machine=${m.name} .generation=${state.generation} ?active=${m.name === this.activeMachine}></machine-terminal>`))}
+        ${this.renderTerminals(state)}
         <log-timeline .components=${state.components}></log-timeline>
       </section>
     </div>`;
+  }
+
+  /** A tab and a terminal per machine, and one more for each second shell, beside its machine's first. */
+  private renderTerminals(state: LabState) {
+    const seconds = this.secondShellsOf(state);
+    const shells = state.machines.flatMap((m) => (seconds.includes(m.name) ? [{ m, shell: 1 as Shell }, { m, shell: 2 as Shell }] : [{ m, shell: 1 as Shell }]));
+    const activeHasSecond = seconds.includes(this.activeMachine);
+    // A second shell of a lab since replaced is gone: its machine's first shell shows instead.
+    const activeShell = activeHasSecond ? this.activeShell : 1;
+    const active = (name: string, shell: Shell) => name === this.activeMachine && shell === activeShell;
+    return html`<div role="tablist">
+        ${shells.map(
+          ({ m, shell }) => html`<button role="tab" aria-selected=${active(m.name, shell)} title=${shell === 1 ? m.description : `a second shell on ${m.name}`}
+            @click=${() => this.activate(m.name, shell)}>${m.name}${shell === 2 ? ' ²' : ''}${m.state === 'running' ? '' : html`<span class="state">${m.state}</span>`}</button>`,
+        )}
+        ${activeHasSecond ? '' : html`<button class="add-shell" aria-label="second shell on ${this.activeMachine}" title="Open a second shell on ${this.activeMachine}" @click=${() => this.openSecondShell(this.activeMachine)}>+</button>`}
+      </div>
+      ${keyed(
+        state.generation,
+        // Keyed by machine and shell: a second shell appearing must not hand another machine's terminal (and its socket) to it.
+        repeat(shells, ({ m, shell }) => `${m.name}/${shell}`, ({ m, shell }) => html`<machine-terminal machine=${m.name} shell=${shell} .generation=${state.generation} ?active=${active(m.name, shell)}></machine-terminal>`),
+      )}`;
+  }
+
+  private secondShellsOf(state: LabState): string[] {
+    return this.secondShells.generation === state.generation ? this.secondShells.machines : [];
+  }
+
+  private activate(machine: string, shell: Shell): void {
+    this.activeMachine = machine;
+    this.activeShell = shell;
+  }
+
+  /** Shows a machine's second shell, making it if this lab has none there yet; the tab remembers it across reloads. */
+  private openSecondShell(machine: string): void {
+    const generation = this.state!.generation;
+    const machines = this.secondShellsOf(this.state!);
+    if (!machines.includes(machine)) {
+      this.secondShells = { generation, machines: [...machines, machine] };
+      sessionStorage.setItem(SECOND_SHELLS_KEY, JSON.stringify(this.secondShells));
+    }
+    this.activate(machine, 2);
   }
 
   private renderJob() {
@@ -311,11 +365,13 @@ export class LabApp extends LitElement {
     }
   }
 
-  private onRunCommand(event: CustomEvent<{ machine: string; command: string }>): void {
-    this.activeMachine = event.detail.machine;
+  private onRunCommand(event: CustomEvent<RunCommand>): void {
+    const { machine, shell, command } = event.detail;
+    if (shell === 2) this.openSecondShell(machine);
+    else this.activate(machine, 1);
     void this.updateComplete.then(() => {
-      const terminal = this.renderRoot.querySelector(`machine-terminal[machine="${event.detail.machine}"]`) as MachineTerminal | null;
-      terminal?.type(event.detail.command.replace(/\n*$/, '\n'));
+      const terminal = this.renderRoot.querySelector(`machine-terminal[machine="${machine}"][shell="${shell}"]`) as MachineTerminal | null;
+      terminal?.type(command.replace(/\n*$/, '\n'));
     });
   }
 }

@@ -3,18 +3,21 @@ import { Terminal } from '@xterm/xterm';
 import xtermStyles from '@xterm/xterm/css/xterm.css?inline';
 import { LitElement, css, html, unsafeCSS, type PropertyValues } from 'lit';
 import { terminalUrl } from './api.ts';
+import { shellClientId, type Shell } from './shell-client.ts';
 
-/** One browser tab keeps one shell per machine across reconnects. */
+/** One browser tab keeps its shells on each machine across reconnects and reloads. */
 const clientId = sessionStorage.getItem('hardway-client') ?? crypto.randomUUID();
 sessionStorage.setItem('hardway-client', clientId);
 
 /**
  * A root shell in one machine: xterm.js attached over a WebSocket. Binary-safe, follows its box's
- * size, and reconnects after a network blip to the same shell, which replays what was missed.
+ * size, and reconnects after a network blip to the same shell, which replays what was missed. A
+ * machine may have a second one beside the first (`shell` 2), a shell of its own.
  */
 export class MachineTerminal extends LitElement {
   static override properties = {
     machine: { reflect: true },
+    shell: { type: Number, reflect: true },
     active: { type: Boolean },
     generation: { type: Number },
     connection: { state: true },
@@ -29,6 +32,7 @@ export class MachineTerminal extends LitElement {
   ];
 
   declare machine: string;
+  declare shell: Shell;
   declare active: boolean;
   /** The lab's machines as of this generation: a lab replaced since gets new shells, not the old ones' sessions. */
   declare generation: number;
@@ -41,10 +45,13 @@ export class MachineTerminal extends LitElement {
   private retry = 0;
   private resizeObserver?: ResizeObserver;
   private readonly encoder = new TextEncoder();
+  /** What type() was given before the socket opened (a terminal just made for a Run button). */
+  private typedEarly: Uint8Array[] = [];
 
   constructor() {
     super();
     this.machine = '';
+    this.shell = 1;
     this.active = false;
     this.generation = 0;
     this.connection = 'connecting';
@@ -84,7 +91,9 @@ export class MachineTerminal extends LitElement {
 
   /** Types text into the shell as if from the keyboard. */
   type(text: string): void {
-    this.send(this.encoder.encode(text));
+    const bytes = this.encoder.encode(text);
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(bytes);
+    else this.typedEarly.push(bytes);
     this.terminal?.focus();
   }
 
@@ -94,11 +103,13 @@ export class MachineTerminal extends LitElement {
 
   private connect(): void {
     const terminal = this.terminal!;
-    const socket = new WebSocket(terminalUrl(this.machine, this.generation ? `${clientId}.${this.generation}` : clientId, this.seen, terminal.cols, terminal.rows));
+    const socket = new WebSocket(terminalUrl(this.machine, shellClientId(clientId, this.generation, this.shell), this.seen, terminal.cols, terminal.rows));
     socket.binaryType = 'arraybuffer';
     socket.onopen = () => {
       this.connection = 'open';
       this.retry = 0;
+      for (const bytes of this.typedEarly) socket.send(bytes);
+      this.typedEarly = [];
     };
     socket.onmessage = (event) => {
       const bytes = new Uint8Array(event.data as ArrayBuffer);

@@ -3,10 +3,18 @@ import { LitElement, css, html } from 'lit';
 import { unsafeHTML } from 'lit/directives/unsafe-html.js';
 import type { StepInfo, StepResult } from './api.ts';
 import { readFenceInfo } from '../src/engine/prose.ts';
+import type { Shell } from './shell-client.ts';
 
 const markdown = new MarkdownIt({ html: false, linkify: true });
 
-/** What the step asks for, rendered from its Markdown; code blocks can be copied or typed into the machine. */
+/** A `run-command` event's detail: a block to type into a machine's first shell, or its second one. */
+export interface RunCommand {
+  machine: string;
+  shell: Shell;
+  command: string;
+}
+
+/** What the step asks for, rendered from its Markdown; code blocks can be copied or typed into a machine's first or second shell. */
 export class StepView extends LitElement {
   static override properties = {
     step: { attribute: false },
@@ -73,14 +81,15 @@ export class StepView extends LitElement {
     return rendered.replace(/<pre><code[^>]*>/g, (open) => {
       const i = index++;
       const info = places[i];
+      const machine = info?.machine ?? this.step!.machine;
       // Commands are typed into the machine; sample output can only be copied; the learner's own computer's commands are theirs to run.
       const run = !info?.commands
         ? ''
         : info.place === 'host'
           ? '<span class="where">on your own computer</span>'
           : info.place === 'second-shell'
-            ? '<span class="where">in a second shell</span>'
-            : `<button data-action="run" data-machine="${info.machine ?? this.step!.machine}">Run on ${info.machine ?? this.step!.machine}</button>`;
+            ? `<button data-action="run" data-machine="${machine}" data-shell="2">Run in second shell on ${machine}</button>`
+            : `<button data-action="run" data-machine="${machine}" data-shell="1">Run on ${machine}</button>`;
       return `<div class="block" data-block="${i}"><div class="tools"><button data-action="copy">Copy</button>${run}</div><pre>${open.slice(5)}`;
     }).replace(/<\/code><\/pre>/g, '</code></pre></div>');
   }
@@ -94,7 +103,8 @@ export class StepView extends LitElement {
       button.textContent = 'Copied';
       setTimeout(() => (button.textContent = 'Copy'), 1200);
     } else {
-      this.dispatchEvent(new CustomEvent('run-command', { detail: { machine: button.dataset.machine ?? this.step!.machine, command: code }, bubbles: true, composed: true }));
+      const detail: RunCommand = { machine: button.dataset.machine ?? this.step!.machine, shell: button.dataset.shell === '2' ? 2 : 1, command: code };
+      this.dispatchEvent(new CustomEvent('run-command', { detail, bubbles: true, composed: true }));
     }
   }
 

@@ -10,6 +10,8 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 const MAX_QUEUED_OUTPUT = 16 * 1024 * 1024;
 /** Keystrokes that arrive before the shell is open wait, up to this much. */
 const MAX_PENDING_INPUT = 64 * 1024;
+/** A terminal's client id: the page's own, and the suffixes it adds for a lab's generation or a second shell. */
+export const CLIENT_ID = /^[\w.-]{1,100}$/;
 
 /** Pings every socket of a server; one that has not answered the previous ping (nor sent anything since) is dropped. */
 export interface Heartbeat {
@@ -105,7 +107,7 @@ async function openTerminal(ws: WebSocket, url: URL, terminals: Pick<TerminalReg
   const machine = url.searchParams.get('machine') ?? '';
   if (!findMachine(machine)) return ws.close(1008, closeReason(`no machine ${machine}`));
   const client = url.searchParams.get('client') || 'anonymous';
-  if (!/^[\w.-]{1,100}$/.test(client)) return ws.close(1008, 'a client id is up to 100 letters, digits, - _ or .');
+  if (!CLIENT_ID.test(client)) return ws.close(1008, 'a client id is up to 100 letters, digits, - _ or .');
   const columns = clampSize(url.searchParams.get('cols'), 80);
   const rows = clampSize(url.searchParams.get('rows'), 24);
   let opened: TerminalSession;

@@ -23,7 +23,7 @@ const deepText = (page: Page, selector: string): Promise<string> =>
 
 /**
  * The page's own logic on the in-memory fake lab (seconds, no Docker): the start page, jobs and
- * their progress, the lab panel, break-and-fix with its hidden titles, and what survives a reload.
+ * their progress, second shells, the lab panel, break-and-fix with its hidden titles, and what survives a reload.
  */
 describe('the browser lab on a fake lab', () => {
   let server: RunningServer;
@@ -58,6 +58,41 @@ describe('the browser lab on a fake lab', () => {
     expect(page.url()).not.toContain('token=');
     await page.reload();
     await expect.poll(() => page.locator('chapter-list .count').first().innerText(), { timeout: 15_000 }).toBe('2/2');
+  });
+
+  it("a second-shell block's button opens a second terminal on its machine and types there, not into the first; a reload brings that shell back", async () => {
+    const shellsOpenedOn = (machine: string) => provider.terminalLog.filter((t) => t.machine === machine).length;
+    const screen = (shell: 1 | 2) => page.locator(`machine-terminal[machine="server"][shell="${shell}"] .xterm-rows`).innerText();
+    const secondTab = page.getByRole('tab', { name: 'server ²' });
+    await page.locator('chapter-list button', { hasText: 'Step b1' }).click();
+    await page.getByRole('tab', { name: 'server', exact: true }).click();
+    await expect.poll(() => screen(1), { timeout: 15_000 }).toContain('root@server');
+    const opened = shellsOpenedOn('server');
+    expect(await secondTab.count()).toBe(0);
+    await page.locator('step-view .block', { hasText: 'echo watching-the-server' }).getByRole('button', { name: 'Run in second shell on server' }).click();
+    await expect.poll(() => secondTab.getAttribute('aria-selected'), { timeout: 15_000 }).toBe('true');
+    await expect.poll(() => screen(2), { timeout: 15_000 }).toMatch(/echo watching-the-server\s+root@server/);
+    expect(shellsOpenedOn('server')).toBe(opened + 1);
+    await page.screenshot({ path: `${ARTIFACTS}/fake-lab-second-shell.png` });
+    // the first shell echoes in order: had it been given the block, its echo would come before this one
+    await page.getByRole('tab', { name: 'server', exact: true }).click();
+    await page.locator('machine-terminal[machine="server"][shell="1"]').evaluate((terminal) => (terminal as unknown as { type(text: string): void }).type('echo first-shell\n'));
+    await expect.poll(() => screen(1), { timeout: 15_000 }).toContain('echo first-shell');
+    expect(await screen(1)).not.toContain('watching-the-server');
+    await page.reload();
+    await secondTab.click();
+    await expect.poll(() => screen(2), { timeout: 15_000 }).toContain('echo watching-the-server');
+    expect(shellsOpenedOn('server')).toBe(opened + 1);
+  });
+
+  it('the + beside the tabs opens a second shell on the active machine', async () => {
+    await page.getByRole('tab', { name: 'node-0', exact: true }).click();
+    await page.getByRole('button', { name: 'second shell on node-0' }).click();
+    await expect.poll(() => page.getByRole('tab', { name: 'node-0 ²' }).getAttribute('aria-selected'), { timeout: 15_000 }).toBe('true');
+    await expect.poll(() => page.locator('machine-terminal[machine="node-0"][shell="2"] .xterm-rows').innerText(), { timeout: 15_000 }).toContain('root@node-0');
+    expect(await page.getByRole('button', { name: 'second shell on node-0' }).count()).toBe(0);
+    // xterm draws only a terminal on screen; the tests after this one read the jumpbox's
+    await page.getByRole('tab', { name: 'jumpbox', exact: true }).click();
   });
 
   it('break and fix says the course is not finished and fast-forwards', async () => {
@@ -119,7 +154,7 @@ describe('the browser lab on a fake lab', () => {
     await expect.poll(async () => ((await (await fetch(`${base}/api/job`, { headers })).json()) as { job: { state: string } }).job.state, { timeout: 10_000 }).not.toBe('running');
   });
 
-  it('the lab panel removes the lab after a confirm, the start page comes back, and a new lab gets new shells', async () => {
+  it('the lab panel removes the lab after a confirm, the start page comes back, and a new lab gets new shells, without the second ones', async () => {
     const jumpbox = () => page.locator('machine-terminal[machine="jumpbox"] .xterm-rows').innerText();
     // as a Run button types (the fake shell reads lines ending in \n; xterm's Enter sends \r)
     await page.locator('machine-terminal[machine="jumpbox"]').evaluate((terminal) => (terminal as unknown as { type(text: string): void }).type('echo before-removal\n'));
@@ -133,5 +168,6 @@ describe('the browser lab on a fake lab', () => {
     await page.getByRole('button', { name: 'Start the lab here' }).click();
     await expect.poll(jumpbox).toContain('root@jumpbox');
     expect(await jumpbox()).not.toContain('before-removal');
+    expect(await page.getByRole('tab', { name: /²/ }).count()).toBe(0);
   });
 });

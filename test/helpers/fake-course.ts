@@ -41,10 +41,13 @@ export function fault(id: string, component: string, difficulty: 1 | 2 | 3, mach
   };
 }
 
-/** Three chapters of two steps; two faults; health is the fact "healthy"; a shutdown whose first action fails. */
+/** Prose with a watch typed into the server's second shell while the step's own commands go to the jumpbox. */
+const WATCH_PROSE = 'Watch the server while you work:\n\n```bash server second-shell\necho watching-the-server\n```\n\nThen:\n\n```bash\necho on-the-jumpbox\n```\n';
+
+/** Three chapters of two steps (b1's prose has a second-shell block); three faults; health is the fact "healthy"; a shutdown whose first action fails. */
 export function fakeCourse(): Course {
   return {
-    chapters: [chapter(1, [step('a1'), step('a2')]), chapter(2, [step('b1'), step('b2')]), chapter(3, [step('c1'), step('c2')])],
+    chapters: [chapter(1, [step('a1'), step('a2')]), chapter(2, [step('b1', { prose: WATCH_PROSE }), step('b2')]), chapter(3, [step('c1'), step('c2')])],
     faults: [fault('etcd-down', 'etcd', 1), fault('proxy-gone', 'kube-proxy', 2), fault('dns-loop', 'coredns', 2)],
     health: { health: [{ machine: 'server', component: 'cluster', run: 'has healthy', fail: 'the cluster is not healthy' }], guards: [{ machine: 'server', run: 'lacks shortcut', fail: 'a shortcut was taken' }], shutdown: [{ machine: 'server', run: 'fail' }, { machine: 'server', run: 'count shutdown' }] },
   };
