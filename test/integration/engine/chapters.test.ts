@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,18 +6,21 @@ import { DockerProvider } from '../../../vm/docker-provider.ts';
 import { loadCourse, type Chapter } from '../../../src/engine/course.ts';
 import { checkHealth, loadHealth } from '../../../src/engine/faults.ts';
 import { markPassed, stepKey, updateProgress } from '../../../src/engine/progress.ts';
-import { checkStep, runChecks, solveStep } from '../../../src/engine/runner.ts';
+import { checkStep, fastForward, runChecks, solveStep, type StepEvent } from '../../../src/engine/runner.ts';
 import type { Snapshot } from '../../../src/engine/snapshots.ts';
 import { ensureArtifacts } from '../../helpers/artifacts.ts';
 import { lab } from '../../helpers/cli.ts';
 import { ensureEngine, realLab } from '../../helpers/engine.ts';
+import { Typist } from '../../helpers/typist.ts';
 
 const suffix = process.pid.toString(36);
 const FRESH = `it-ch-${suffix}`;
 const RESTORED = `it-snap-${suffix}`;
 const RESUME = `it-up-${suffix}`;
-/** Replaying every chapter builds a whole cluster: minutes, not the default 60 s. */
-const WHOLE_COURSE_MS = 1_200_000;
+/** A second lab beside the typed one, where every solution is replayed from scratch, as `lab up N` does for a learner who skips ahead. */
+const SOLVED = `it-solved-${suffix}`;
+/** Typing every chapter builds a whole cluster: minutes, not the default 60 s. */
+const WHOLE_COURSE_MS = 2_400_000;
 const state = { HARDWAY_STATE: mkdtempSync(join(tmpdir(), 'hardway-state-')) };
 // The engine's snapshot and restore read the same state as the CLI runs of this file.
 process.env.HARDWAY_STATE = state.HARDWAY_STATE;
@@ -25,6 +28,13 @@ const EXPORT = mkdtempSync(join(tmpdir(), 'hardway-snapshot-export-'));
 const CHAPTERS = loadCourse();
 const LAST = Math.max(...CHAPTERS.map((c) => c.number));
 const MARKER = '/root/.made-before-the-snapshot';
+/** How long a learner takes to read what the last block printed before pressing Check. */
+const LEARNER_READS_MS = 10_000;
+const ARTIFACTS = join(process.cwd(), 'test-results');
+/** Everything the learner's terminals printed, block by block: where to look when a step's prose fails. */
+const TRANSCRIPT = join(ARTIFACTS, 'typed-course.txt');
+let typist: Typist | undefined;
+let solvedReplay: Promise<StepEvent[]> | undefined;
 
 describe('chapters on a real lab, and a snapshot of it', () => {
   const provider = new DockerProvider();
@@ -34,6 +44,18 @@ describe('chapters on a real lab, and a snapshot of it', () => {
     await ensureArtifacts();
     const up = lab(['up', '--lab', FRESH], state, 900_000);
     expect(up.code, up.stderr).toBe(0);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    writeFileSync(TRANSCRIPT, '');
+    typist = new Typist(provider, FRESH, TRANSCRIPT);
+    // The solutions' own replay runs beside the typing: one more cluster for the same wall time.
+    const solvedLab = realLab(SOLVED, provider);
+    solvedReplay = solvedLab.up(1).then(async () => {
+      const events: StepEvent[] = [];
+      await fastForward(provider, SOLVED, CHAPTERS, LAST + 1, (event) => void events.push(event));
+      return events;
+    });
+    // Awaited by its own test; until then a failure must not count as unhandled.
+    solvedReplay.catch(() => undefined);
   });
 
   /** The SHA-256 of every key, certificate, kubeconfig and encryption config on the jumpbox. */
@@ -45,6 +67,9 @@ describe('chapters on a real lab, and a snapshot of it', () => {
   }
 
   afterAll(async () => {
+    typist?.close();
+    await solvedReplay?.catch(() => undefined);
+    await provider.deleteLab(SOLVED);
     await provider.deleteLab(FRESH);
     await provider.deleteLab(RESTORED);
     await provider.deleteLab(RESUME);
@@ -63,36 +88,67 @@ describe('chapters on a real lab, and a snapshot of it', () => {
     expect(passing).toEqual([]);
   });
 
-  /** The step's check fails before its solution, passes after, and again after the solution runs a second time. */
+  /** Failures of a step's checks, as a learner reads them after lab check. */
+  const said = (outcome: Awaited<ReturnType<typeof checkStep>>): string => outcome.failures.map((f) => `${f.check.fail} ${f.output}`.trim()).join('; ');
+
+  /** Grades a step as a learner presses Check after reading what the last block printed: a few tries over a few seconds. */
+  async function checkAsLearner(step: Chapter['steps'][number]): Promise<Awaited<ReturnType<typeof checkStep>>> {
+    const deadline = Date.now() + LEARNER_READS_MS;
+    for (;;) {
+      const outcome = await checkStep(provider, FRESH, step);
+      if (outcome.passed || Date.now() > deadline) return outcome;
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+
+  /**
+   * The step's check fails before anything is typed; its prose, typed block by block into the lab's own
+   * terminals, makes it pass (an exercise's prose leaves work to the learner: it must still fail then, and
+   * its solution make it pass); and the solution run on top of what was typed (as lab heal and a restore
+   * do) succeeds, leaves it passing, and keeps the keys, certificates, kubeconfigs and encryption key
+   * already made (others were built on them).
+   */
   async function proveStep(chapter: Chapter, step: Chapter['steps'][number]): Promise<void> {
     const name = `${chapter.number}/${step.id}`;
     const before = await checkStep(provider, FRESH, step);
-    expect(before.passed, `${name} passed before its solution ran`).toBe(false);
+    expect(before.passed, `${name} passed before its prose was typed`).toBe(false);
     expect(before.failures.length).toBeGreaterThan(0);
-    await solveStep(provider, FRESH, step);
-    const after = await checkStep(provider, FRESH, step);
-    expect(after.passed, `${name} still fails after its solution: ${after.failures.map((f) => f.check.fail + ' ' + f.output).join('; ')}`).toBe(true);
+    const typed = await typist!.typeStep(step, name);
+    const afterProse = await checkAsLearner(step);
+    const ran = typed.map((t, i) => `block ${i + 1} ${t.block.place}${t.host ? ` ended on ${t.host}` : ''}`).join('; ');
+    if (step.exercise) {
+      expect(afterProse.passed, `${name} is an exercise, yet its prose alone passed`).toBe(false);
+      await solveStep(provider, FRESH, step);
+      const solved = await checkStep(provider, FRESH, step);
+      expect(solved.passed, `${name} (an exercise) still fails after its solution: ${said(solved)}`).toBe(true);
+    } else {
+      expect(afterProse.passed, `${name} fails after its prose was typed (${ran}): ${said(afterProse)}\n${typist!.screens()}`).toBe(true);
+    }
 
-    // A restarted lab re-solves a step whose check failed for a moment: a second run must
-    // succeed, leave the step passing, and keep the keys, certificates, kubeconfigs and
-    // encryption key already made (others were built on them).
     const made = await jumpboxSecrets();
-    const second = await solveStep(provider, FRESH, step).then(
+    const onTop = await solveStep(provider, FRESH, step).then(
       () => '',
       (error: unknown) => (error instanceof Error ? error.message : String(error)),
     );
-    expect(second, `${name}: its solution failed when run a second time`).toBe('');
+    expect(onTop, `${name}: its solution failed when run after the prose`).toBe('');
     const again = await checkStep(provider, FRESH, step);
-    expect(again.passed, `${name} fails after its solution ran a second time: ${again.failures.map((f) => f.check.fail + ' ' + f.output).join('; ')}`).toBe(true);
-    expect(await jumpboxSecrets(), `${name}: running its solution a second time replaced files other steps were built on`).toEqual(made);
+    expect(again.passed, `${name} fails after its solution ran on top of the prose: ${said(again)}`).toBe(true);
+    expect(await jumpboxSecrets(), `${name}: running its solution after the prose replaced files other steps were built on`).toEqual(made);
     // Recorded as the learner's progress would be, so the lab can be kept as a snapshot below.
     await updateProgress(FRESH, (progress) => markPassed(progress, stepKey(chapter.number, step.id)));
   }
 
-  it(`every step's check fails before its solution runs and passes after (chapters 1-${LAST - 1})`, async () => {
+  it(`every step's check fails before its prose is typed into the lab's terminal and passes after (chapters 1-${LAST - 1})`, async () => {
     for (const chapter of CHAPTERS.filter((c) => c.number < LAST)) {
       for (const step of chapter.steps) await proveStep(chapter, step);
     }
+  }, WHOLE_COURSE_MS);
+
+  it(`in a second lab, every step's solution replayed from scratch (chapters 1-${LAST}) finds its check failing and makes it pass`, async () => {
+    const events = await solvedReplay!;
+    expect(events.filter((e) => e.action === 'already-done').map((e) => `${e.chapter.number}/${e.step.id} passed before its solution ran`)).toEqual([]);
+    expect(events).toHaveLength(CHAPTERS.reduce((n, c) => n + c.steps.length, 0));
+    await provider.deleteLab(SOLVED);
   }, WHOLE_COURSE_MS);
 
   // The lab just built is the one the snapshot tests need: kept at the end of the chapter before the last, restored into a new lab.
@@ -187,7 +243,7 @@ describe('chapters on a real lab, and a snapshot of it', () => {
     });
   });
 
-  it(`every step's check fails before its solution runs and passes after (chapter ${LAST}, on the lab after its snapshot)`, async () => {
+  it(`every step's check fails before its prose is typed and passes after (chapter ${LAST}, on the lab after its snapshot)`, async () => {
     for (const chapter of CHAPTERS.filter((c) => c.number === LAST)) {
       for (const step of chapter.steps) await proveStep(chapter, step);
     }
