@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { ConnectConfig } from 'ssh2';
@@ -6,6 +6,8 @@ import { DockerProvider, type MachineLimits } from '../../vm/docker-provider.ts'
 import { LabError } from '../util/errors.ts';
 import { withTimeout } from '../util/time.ts';
 import type { EngineFacts, RoomEngine } from './engines.ts';
+import type { HostTrustSource } from './host-trust.ts';
+import { defaultKnownHostsFiles } from './known-hosts.ts';
 import { SshDialer } from './ssh-dialer.ts';
 
 /** The newest Docker API this hardway speaks; an older engine is spoken to in its own version. */
@@ -19,15 +21,16 @@ export interface EngineSpec {
   maxLabs: number | null;
   /** The /16 its labs' networks use (engines on one host must differ). */
   subnetPrefix?: string;
-  /** For ssh: where to log in; its requests then share connections. */
-  ssh?: ConnectConfig;
+  /** For ssh: where to log in (its requests then share connections), and where its host key must be recorded. */
+  ssh?: { login: ConnectConfig; hostTrust: HostTrustSource };
 }
 
 /**
  * An engine as the instructor names it:
  *   local | unix:///path/to/docker.sock             the local socket (or another one)
  *   tcp://host:2376?tlsdir=DIR                       TLS with DIR/ca.pem, cert.pem, key.pem (Docker's layout)
- *   ssh://user@host[:port]?key=FILE                  docker system dial-stdio over ssh
+ *   ssh://user@host[:port]?key=FILE&known_hosts=FILE  docker system dial-stdio over ssh; the host key must be
+ *                                                    in known_hosts=FILE, or else in ssh's own known_hosts files
  * each optionally with max=N (labs at most) and subnet=10.241 (the /16 of its lab networks).
  */
 export function parseEngineSpec(spec: string): EngineSpec {
@@ -60,16 +63,26 @@ export function parseEngineSpec(spec: string): EngineSpec {
   }
   if (url.protocol === 'ssh:') {
     const key = url.searchParams.get('key');
-    const ssh: ConnectConfig = {
-      host: url.hostname,
-      port: Number(url.port || 22),
-      username: decodeURIComponent(url.username || 'root'),
-      ...(key ? { privateKey: readFileSync(key) } : { agent: process.env.SSH_AUTH_SOCK }),
-    };
+    // URL keeps an IPv6 address in its brackets; ssh and known_hosts want it bare.
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = Number(url.port || 22);
+    const username = decodeURIComponent(url.username || 'root');
+    const login: ConnectConfig = { host, port, username, ...(key ? { privateKey: readFileSync(key) } : { agent: process.env.SSH_AUTH_SOCK }) };
+    const knownHosts = url.searchParams.get('known_hosts');
+    if (knownHosts) mustRead(knownHosts, spec, port === 22 ? host : `-p ${port} ${host}`);
+    const hostTrust: HostTrustSource = { host, port, username, files: knownHosts ? [knownHosts] : defaultKnownHostsFiles(), named: knownHosts !== null };
     // Every request goes through the engine's shared SSH connection (see SshDialer), as plain HTTP over its channels.
-    return { ...base, kind: 'ssh', ssh, options: { protocol: 'http', host: 'docker', port: 80 } };
+    return { ...base, kind: 'ssh', ssh: { login, hostTrust }, options: { protocol: 'http', host: 'docker', port: 80 } };
   }
   throw new LabError(`"${spec}": engines are reached over unix:, tcp: or ssh:`, undefined, 2);
+}
+
+function mustRead(knownHosts: string, spec: string, keyscanArgs: string): void {
+  try {
+    accessSync(knownHosts, constants.R_OK);
+  } catch {
+    throw new LabError(`known_hosts=${knownHosts} in "${spec}" cannot be read`, `record the engine's host key there first: ssh-keyscan ${keyscanArgs} >> ${knownHosts}, after checking its fingerprint with the host's owner`, 2);
+  }
 }
 
 /** A real engine: probed for its API version first, then spoken to in the version both understand. */
@@ -85,7 +98,7 @@ export class DockerRoomEngine implements RoomEngine {
     private readonly parsed: EngineSpec,
     private readonly limits: MachineLimits,
   ) {
-    this.dialer = parsed.ssh ? new SshDialer(parsed.ssh) : null;
+    this.dialer = parsed.ssh ? new SshDialer(parsed.ssh.login, parsed.ssh.hostTrust) : null;
     // docker-modem passes a given agent to every request (its typings do not list it).
     this.options = this.dialer ? ({ ...parsed.options, agent: this.dialer.agent() } as Docker.DockerOptions) : parsed.options;
     this.provider = this.connect();
@@ -118,13 +131,19 @@ export class DockerRoomEngine implements RoomEngine {
       const info = (await withTimeout(this.provider.docker.info(), 5000, `engine ${this.spec}`)) as { MemTotal: number };
       return { reachable: true, apiVersion: version.ApiVersion, memoryBytes: info.MemTotal };
     } catch (error) {
-      return { reachable: false, detail: error instanceof Error ? error.message : String(error) };
+      return { reachable: false, detail: describe(error) };
     }
   }
 
   async close(): Promise<void> {
     this.dialer?.close();
   }
+}
+
+/** A LabError with what to try next (a refused host key says how to trust it), any other error by its message. */
+function describe(error: unknown): string {
+  if (error instanceof LabError && error.next) return `${error.message}; next: ${error.next}`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The older of two API versions ("1.41" vs "1.43"). */

@@ -1,6 +1,7 @@
 import { Agent } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { Client, type Algorithms, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
+import { loadHostTrust, type HostTrustSource } from './host-trust.ts';
 
 /**
  * Below OpenSSH's MaxSessions (10): the channels one SSH connection carries at once. Each open
@@ -19,7 +20,8 @@ interface Connection {
  * Reaches a Docker engine over SSH the way `docker -H ssh://` does (`docker system dial-stdio` on
  * the far side), but over connections kept and shared by every request to that engine: one, and
  * another only when its channels are all in use. (docker-modem's own ssh support opens a new SSH
- * connection, handshake and login included, for every single request.)
+ * connection, handshake and login included, for every single request.) Like ssh, it refuses a
+ * server whose host key the known_hosts files do not record for that host.
  */
 export class SshDialer {
   private readonly connections: Connection[] = [];
@@ -29,6 +31,7 @@ export class SshDialer {
 
   constructor(
     private readonly config: ConnectConfig,
+    private readonly trustSource: HostTrustSource,
     private readonly perConnection = CHANNELS_PER_CONNECTION,
   ) {}
 
@@ -62,6 +65,12 @@ export class SshDialer {
   private open(): Connection {
     const client = new Client();
     const connection: Connection = { client, channels: 0, dead: false, ready: Promise.resolve() };
+    const trust = loadHostTrust(this.trustSource);
+    let refusal: Error | null = null;
+    const hostVerifier = (offered: Buffer): boolean => {
+      refusal = trust.refusal(offered);
+      return refusal === null;
+    };
     const forget = (): void => {
       connection.dead = true;
       const index = this.connections.indexOf(connection);
@@ -71,13 +80,14 @@ export class SshDialer {
       client.once('ready', resolve);
       client.once('error', (error) => {
         forget();
-        reject(error);
+        // ssh2 says only "Host denied (verification failed)": say which key, and what to do.
+        reject(refusal ?? error);
       });
     });
     connection.ready.catch(() => undefined);
     client.on('error', forget);
     client.on('close', forget);
-    client.connect({ keepaliveInterval: 15_000, keepaliveCountMax: 4, ...this.config });
+    client.connect({ keepaliveInterval: 15_000, keepaliveCountMax: 4, ...this.config, hostVerifier, algorithms: preferring(trust.preferredAlgorithms) });
     this.connections.push(connection);
     this.opened += 1;
     return connection;
@@ -91,6 +101,12 @@ export class SshDialer {
     this.closed = true;
     for (const connection of this.connections.splice(0)) connection.client.end();
   }
+}
+
+/** ssh2's default host key algorithms with these moved to the front: removed first, since ssh2 applies the keys in order and prepend skips those already listed. */
+function preferring(hostKeyAlgorithms: ServerHostKeyAlgorithm[]): Algorithms | undefined {
+  if (hostKeyAlgorithms.length === 0) return undefined;
+  return { serverHostKey: { remove: hostKeyAlgorithms, prepend: hostKeyAlgorithms, append: [] } };
 }
 
 /** What Node's HTTP client calls on a socket that an SSH channel does not have. */
