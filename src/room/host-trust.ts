@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
-import { utils, type ParsedKey, type ServerHostKeyAlgorithm } from 'ssh2';
+// ssh2 is CommonJS whose \`utils\` Node's ESM loader cannot see as a named export.
+import ssh2, { type ParsedKey, type ServerHostKeyAlgorithm } from 'ssh2';
 import { LabError } from '../util/errors.ts';
 import { judgeHostKey, keyTypeName, knownHostsName, readKnownHosts, recordedHostKeyAlgorithms, sha256Fingerprint, type KnownHostsEntry } from './known-hosts.ts';
 
@@ -32,7 +33,7 @@ export function loadHostTrust(source: HostTrustSource): HostTrust {
 }
 
 function refusalOf(source: HostTrustSource, entries: KnownHostsEntry[], name: string, offered: Buffer): LabError | null {
-  const key = utils.parseKey(offered);
+  const key = ssh2.utils.parseKey(offered);
   if (key instanceof Error) return new LabError(`the ssh engine ${name} offered a host key hardway cannot read (${key.message})`, 'reach it with `ssh` to see what it offers', 2);
   const verdict = judgeHostKey(entries, name, key);
   const offeredKey = `${keyTypeName(key.type)} key ${sha256Fingerprint(key)}`;

@@ -2,7 +2,8 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { utils, type ParsedKey, type ServerHostKeyAlgorithm } from 'ssh2';
+// ssh2 is CommonJS whose \`utils\` Node's ESM loader cannot see as a named export.
+import ssh2, { type ParsedKey, type ServerHostKeyAlgorithm } from 'ssh2';
 
 /**
  * OpenSSH's known_hosts files (sshd(8), "SSH_KNOWN_HOSTS FILE FORMAT"), read the way `ssh` reads
@@ -61,7 +62,7 @@ function parseLine(line: string, file: string, number: number): KnownHostsEntry 
   }
   const [hosts, type, blob] = fields;
   if (!hosts || !type || !blob) return null;
-  const key = utils.parseKey(`${type} ${blob}`);
+  const key = ssh2.utils.parseKey(`${type} ${blob}`);
   if (key instanceof Error) return null;
   return { file, line: number, marker, hosts, key };
 }
