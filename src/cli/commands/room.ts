@@ -21,7 +21,7 @@ export function registerRoomCommands(program: Command): void {
     .addOption(new Option('--chapter <n>', 'the chapter learners start at (the ones before are replayed)').default('1'))
     .addOption(new Option('--capacity <n>', 'learners (labs) at most').default('20'))
     .addOption(new Option('--prewarm <n>', 'labs made before anyone joins').default('0'))
-    .option('--engine <spec>', 'a Docker engine for labs (repeat for several): local, unix:///path, tcp://host:2376?tlsdir=DIR, ssh://user@host; add max=N, subnet=10.241', collect, [])
+    .option('--engine <spec>', 'a Docker engine for labs (repeat for several): local, unix:///path, tcp://host:2376?tlsdir=DIR, ssh://user@host?key=FILE&known_hosts=FILE (the host key must be in known_hosts); add max=N, subnet=10.241', collect, [])
     .addOption(new Option('--duration <time>', 'how long the room is open (8h, 90m)').default('8h'))
     .addOption(new Option('--memory <size>', 'memory per machine (4 per lab); 0 for none').default('1g'))
     .addOption(new Option('--pids <n>', 'processes per machine; 0 for none').default('2048'))
