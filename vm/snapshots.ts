@@ -1,17 +1,12 @@
-import { createReadStream, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import { runHelperContainer, type HelperScript } from './helper-container.ts';
 import { followToEnd } from './image.ts';
-import type { SnapshotRecord } from './provider.ts';
-
-interface SnapshotIndex {
-  id: string;
-  machines: string[];
-  volumes: string[];
-}
+import type { SnapshotRecord, SnapshotShape } from './provider.ts';
+import { readSnapshotIndex, type SnapshotIndex } from './snapshot-index.ts';
 
 /**
  * Snapshots as the Docker engine keeps them: each machine's filesystem as an image made by
@@ -196,8 +191,9 @@ export async function exportSnapshot(docker: Docker, id: string, folder: string)
   writeFileSync(join(folder, EXPORT_INDEX), JSON.stringify(index, null, 2));
 }
 
-export async function importSnapshot(docker: Docker, folder: string): Promise<SnapshotRecord> {
-  const index = JSON.parse(readFileSync(join(folder, EXPORT_INDEX), 'utf8')) as SnapshotIndex;
+/** Loads an exported folder into the engine, replacing a snapshot of the same id; its snapshot.json is checked against `shape` first. */
+export async function importSnapshot(docker: Docker, folder: string, shape: SnapshotShape): Promise<SnapshotRecord> {
+  const index = readSnapshotIndex(join(folder, EXPORT_INDEX), shape);
   const copies = volumeImports(index, folder);
   await removeSnapshot(docker, index.id);
   await followToEnd(docker, await docker.loadImage(createReadStream(join(folder, EXPORT_IMAGES))));
