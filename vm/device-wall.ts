@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { runHelperContainer } from './helper-container.ts';
+import { runHelperContainer, type HelperScript } from './helper-container.ts';
 
 /**
  * The cgroup every machine is made under when the engine uses cgroup v1 with the cgroupfs driver.
@@ -27,23 +27,31 @@ const MACHINE_DEVICES = [
   'c 10:229 rwm', // fuse
 ];
 
+/** Where the helper sees the host's cgroup hierarchies. */
+const HOST_CGROUP = '/host-cgroup';
+
 /**
  * Closes the parent's device list once, from a helper container on the engine itself (so a remote
  * engine's host is set up too). Run while the parent has no machines yet: cgroup v1 refuses to change
  * a list's default once children exist, and then the list is left as it is (closed by an earlier run).
+ * $1 is the devices hierarchy, $2 the parent in it, the rest the rules it allows.
  */
-const closeScript = `
+const CLOSE_SCRIPT = `
 set -e
-d=/host-cgroup/devices${MACHINE_CGROUP_PARENT}
-[ -d /host-cgroup/devices ] || { echo "no devices hierarchy"; exit 3; }
+d=$1$2
+[ -d "$1" ] || { echo "no devices hierarchy"; exit 3; }
+shift 2
 mkdir -p "$d"
 if grep -qx 'a \\*:\\* rwm' "$d/devices.list"; then
   echo a > "$d/devices.deny"
-  for rule in ${MACHINE_DEVICES.map((r) => `'${r}'`).join(' ')}; do echo "$rule" > "$d/devices.allow"; done
+  for rule in "$@"; do echo "$rule" > "$d/devices.allow"; done
 fi
 grep -qx 'a \\*:\\* rwm' "$d/devices.list" && { echo "the device list of $d is still open"; exit 4; }
 exit 0
 `;
+
+/** The helper that closes the device list of the machines' parent in the devices hierarchy at `devices`. */
+export const closeDeviceList = (devices: string): HelperScript => ({ script: CLOSE_SCRIPT, args: [devices, MACHINE_CGROUP_PARENT, ...MACHINE_DEVICES] });
 
 /**
  * The CgroupParent for machines on this engine, with its device list closed; undefined where the
@@ -53,6 +61,6 @@ exit 0
 export async function machineCgroupParent(docker: Docker, helperImage: string): Promise<string | undefined> {
   const info = (await docker.info()) as { CgroupDriver?: string; CgroupVersion?: string };
   if (info.CgroupDriver !== 'cgroupfs' || info.CgroupVersion !== '1') return undefined;
-  await runHelperContainer(docker, helperImage, closeScript, "closing the machines' device list", { CgroupnsMode: 'host', Binds: ['/sys/fs/cgroup:/host-cgroup:rw'] } as Docker.HostConfig);
+  await runHelperContainer(docker, helperImage, closeDeviceList(`${HOST_CGROUP}/devices`), "closing the machines' device list", { CgroupnsMode: 'host', Binds: [`/sys/fs/cgroup:${HOST_CGROUP}:rw`] } as Docker.HostConfig);
   return MACHINE_CGROUP_PARENT;
 }

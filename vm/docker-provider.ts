@@ -7,7 +7,7 @@ import { connectEngine, probeEngine } from './engine.ts';
 import { execScripts, type ScriptResult } from './exec-scripts.ts';
 import { ensureMachineImage, imageTag } from './image.ts';
 import { publishPodImages } from './pod-images.ts';
-import type { EngineState, ExecOptions, ExecResult, LabNetwork, Machine, MachineProvider, MachineSpec, PodImage, SnapshotRecord, Terminal } from './provider.ts';
+import type { EngineState, ExecOptions, ExecResult, LabNetwork, Machine, MachineProvider, MachineSpec, PodImage, SnapshotRecord, SnapshotShape, Terminal } from './provider.ts';
 import { copyVolume, exportSnapshot, importSnapshot, listSnapshots, removeSnapshot, saveSnapshot, snapshotImage, snapshotVolume } from './snapshots.ts';
 
 export const LAB_LABEL = 'hardway.lab';
@@ -282,8 +282,8 @@ export class DockerProvider implements MachineProvider {
     return exportSnapshot(this.docker, id, folder);
   }
 
-  importSnapshot(folder: string): Promise<SnapshotRecord> {
-    return importSnapshot(this.docker, folder);
+  importSnapshot(folder: string, shape: SnapshotShape): Promise<SnapshotRecord> {
+    return importSnapshot(this.docker, folder, shape);
   }
 
   private container(lab: string, name: string): Docker.Container {

@@ -1,18 +1,34 @@
 import type Docker from 'dockerode';
 
 /**
- * Runs a shell script in a throwaway container of `image` that runs as a machine does (every capability but
- * SYS_RESOURCE, no seccomp or AppArmor, no network), plus `host`'s settings; removes it after, and fails
- * with its output (saying what it was doing) if the script fails.
+ * What a helper runs: a fixed shell script, and the values it works on as its positional parameters
+ * ($1, $2…), so no value (a machine name, a path) is ever read by the shell as script text.
  */
-export async function runHelperContainer(docker: Docker, image: string, script: string, what: string, host: Docker.HostConfig = {}): Promise<void> {
-  const helper = await docker.createContainer({
+export interface HelperScript {
+  script: string;
+  args: readonly string[];
+}
+
+/** The helper's command line: `sh -c SCRIPT sh ARG…` (the `sh` is $0). */
+export const helperCommand = ({ script, args }: HelperScript): string[] => ['sh', '-c', script, 'sh', ...args];
+
+/**
+ * The container a helper is: `image` running as a machine does (every capability but SYS_RESOURCE,
+ * no seccomp or AppArmor, no network), plus `host`'s settings.
+ */
+export function helperContainerOptions(image: string, run: HelperScript, what: string, host: Docker.HostConfig = {}): Docker.ContainerCreateOptions {
+  return {
     Image: image,
-    Entrypoint: ['sh', '-c', script],
+    Entrypoint: helperCommand(run),
     Cmd: [],
     Labels: { 'hardway.helper': what },
     HostConfig: { CapAdd: ['ALL'], CapDrop: ['SYS_RESOURCE'], SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'], NetworkMode: 'none', ...host },
-  } as Docker.ContainerCreateOptions);
+  } as Docker.ContainerCreateOptions;
+}
+
+/** Runs a helper in a throwaway container, removes it after, and fails with its output (saying what it was doing) if the script fails. */
+export async function runHelperContainer(docker: Docker, image: string, run: HelperScript, what: string, host: Docker.HostConfig = {}): Promise<void> {
+  const helper = await docker.createContainer(helperContainerOptions(image, run, what, host));
   try {
     await helper.start();
     const { StatusCode } = (await helper.wait()) as { StatusCode: number };

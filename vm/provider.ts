@@ -43,6 +43,12 @@ export interface SnapshotRecord {
   createdMs: number;
 }
 
+/** What a snapshot brought from elsewhere may name: the lab's machines, and ids of the shape its engine makes (`id` must match the whole id). */
+export interface SnapshotShape {
+  machines: readonly string[];
+  id: RegExp;
+}
+
 export interface Machine {
   lab: string;
   name: string;
@@ -112,7 +118,10 @@ export interface MachineProvider {
   saveSnapshot(lab: string, id: string, meta: Record<string, string>): Promise<SnapshotRecord>;
   listSnapshots(): Promise<SnapshotRecord[]>;
   removeSnapshot(id: string): Promise<void>;
-  /** Writes a snapshot into a folder of plain files (for carrying it to another host), and reads one back. */
+  /**
+   * Writes a snapshot into a folder of plain files (for carrying it to another host), and reads one back;
+   * a folder naming anything `shape` does not allow is refused before anything is removed or run.
+   */
   exportSnapshot(id: string, folder: string): Promise<void>;
-  importSnapshot(folder: string): Promise<SnapshotRecord>;
+  importSnapshot(folder: string, shape: SnapshotShape): Promise<SnapshotRecord>;
 }

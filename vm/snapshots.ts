@@ -1,11 +1,12 @@
-import { createReadStream, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
-import { runHelperContainer } from './helper-container.ts';
+import { runHelperContainer, type HelperScript } from './helper-container.ts';
 import { followToEnd } from './image.ts';
-import type { SnapshotRecord } from './provider.ts';
+import type { SnapshotRecord, SnapshotShape } from './provider.ts';
+import { readSnapshotIndex, type SnapshotIndex } from './snapshot-index.ts';
 
 /**
  * Snapshots as the Docker engine keeps them: each machine's filesystem as an image made by
@@ -30,17 +31,66 @@ export interface SnapshotSource {
   volume: string | null;
 }
 
-/** The helper that copies volumes runs as a machine does, so device nodes and trusted xattrs (containerd's overlay whiteouts) survive. */
-const runHelper = (docker: Docker, image: string, script: string, mounts: Docker.MountConfig): Promise<void> =>
-  runHelperContainer(docker, image, script, 'copying a snapshot volume', { Mounts: mounts });
+/** One run of the helper that copies a snapshot volume: from which image, with what mounted, running what. */
+export interface VolumeCopy {
+  machine: string;
+  image: string;
+  volume: string;
+  mounts: Docker.MountConfig;
+  run: HelperScript;
+}
+
+/** The helper runs as a machine does, so device nodes and trusted xattrs (containerd's overlay whiteouts) survive. */
+const runHelper = (docker: Docker, copy: Pick<VolumeCopy, 'image' | 'mounts' | 'run'>): Promise<void> =>
+  runHelperContainer(docker, copy.image, copy.run, 'copying a snapshot volume', { Mounts: copy.mounts });
 
 /** Fills volume `to` (created if missing) with a copy of volume `from`. */
 export async function copyVolume(docker: Docker, image: string, from: string, to: string, labels: Record<string, string>): Promise<void> {
   await docker.createVolume({ Name: to, Labels: labels });
-  await runHelper(docker, image, 'cp -a /from/. /to/', [
-    { Type: 'volume', Source: from, Target: '/from', ReadOnly: true },
-    { Type: 'volume', Source: to, Target: '/to' },
-  ]);
+  await runHelper(docker, {
+    image,
+    run: { script: 'cp -a /from/. /to/', args: [] },
+    mounts: [
+      { Type: 'volume', Source: from, Target: '/from', ReadOnly: true },
+      { Type: 'volume', Source: to, Target: '/to' },
+    ],
+  });
+}
+
+/** A volume's tarball in an exported folder is named after its machine, which the scripts get as $1. */
+const PACK_VOLUME = `tar --xattrs --xattrs-include='*' --numeric-owner -cf "/out/$1-containerd.tar" -C /from .`;
+const UNPACK_VOLUME = `tar --xattrs --xattrs-include='*' --numeric-owner -xpf "/in/$1-containerd.tar" -C /to`;
+
+/** Packs a machine's snapshot volume into `folder`. */
+export function volumeExport(id: string, machine: string, folder: string): VolumeCopy {
+  const volume = snapshotVolume(id, machine);
+  return {
+    machine,
+    image: snapshotImage(id, machine),
+    volume,
+    run: { script: PACK_VOLUME, args: [machine] },
+    mounts: [
+      { Type: 'volume', Source: volume, Target: '/from', ReadOnly: true },
+      { Type: 'bind', Source: folder, Target: '/out' },
+    ],
+  };
+}
+
+/** Unpacks each volume an exported folder holds into the snapshot's volume of that machine. */
+export function volumeImports(index: SnapshotIndex, folder: string): VolumeCopy[] {
+  return index.volumes.map((machine) => {
+    const volume = snapshotVolume(index.id, machine);
+    return {
+      machine,
+      image: snapshotImage(index.id, machine),
+      volume,
+      run: { script: UNPACK_VOLUME, args: [machine] },
+      mounts: [
+        { Type: 'bind', Source: folder, Target: '/in', ReadOnly: true },
+        { Type: 'volume', Source: volume, Target: '/to' },
+      ],
+    };
+  });
 }
 
 const encodeMeta = (meta: Record<string, string>): string => Buffer.from(JSON.stringify(meta)).toString('base64url');
@@ -131,30 +181,25 @@ export async function exportSnapshot(docker: Docker, id: string, folder: string)
   // One `docker save` of every machine: the layers they share (the machine image) are written once.
   const saved = (await (docker as unknown as { getImages(opts: { names: string[] }): Promise<Readable> }).getImages({ names: images })) as Readable;
   await pipeline(saved, createWriteStream(join(folder, EXPORT_IMAGES)));
-  const volumes: string[] = [];
+  const index: SnapshotIndex = { id, machines: record.machines, volumes: [] };
   for (const machine of record.machines) {
-    const volume = snapshotVolume(id, machine);
-    if (!(await docker.getVolume(volume).inspect().then(() => true, () => false))) continue;
-    await runHelper(docker, snapshotImage(id, machine), `tar --xattrs --xattrs-include='*' --numeric-owner -cf /out/${machine}-containerd.tar -C /from .`, [
-      { Type: 'volume', Source: volume, Target: '/from', ReadOnly: true },
-      { Type: 'bind', Source: folder, Target: '/out' },
-    ]);
-    volumes.push(machine);
+    const copy = volumeExport(id, machine, folder);
+    if (!(await docker.getVolume(copy.volume).inspect().then(() => true, () => false))) continue;
+    await runHelper(docker, copy);
+    index.volumes.push(machine);
   }
-  writeFileSync(join(folder, EXPORT_INDEX), JSON.stringify({ id, machines: record.machines, volumes }, null, 2));
+  writeFileSync(join(folder, EXPORT_INDEX), JSON.stringify(index, null, 2));
 }
 
-export async function importSnapshot(docker: Docker, folder: string): Promise<SnapshotRecord> {
-  const index = JSON.parse(readFileSync(join(folder, EXPORT_INDEX), 'utf8')) as { id: string; machines: string[]; volumes: string[] };
+/** Loads an exported folder into the engine, replacing a snapshot of the same id; its snapshot.json is checked against `shape` first. */
+export async function importSnapshot(docker: Docker, folder: string, shape: SnapshotShape): Promise<SnapshotRecord> {
+  const index = readSnapshotIndex(join(folder, EXPORT_INDEX), shape);
+  const copies = volumeImports(index, folder);
   await removeSnapshot(docker, index.id);
   await followToEnd(docker, await docker.loadImage(createReadStream(join(folder, EXPORT_IMAGES))));
-  for (const machine of index.volumes) {
-    const volume = snapshotVolume(index.id, machine);
-    await docker.createVolume({ Name: volume, Labels: { [SNAPSHOT_LABEL]: index.id, [MACHINE_LABEL]: machine } });
-    await runHelper(docker, snapshotImage(index.id, machine), `tar --xattrs --xattrs-include='*' --numeric-owner -xpf /in/${machine}-containerd.tar -C /to`, [
-      { Type: 'bind', Source: folder, Target: '/in', ReadOnly: true },
-      { Type: 'volume', Source: volume, Target: '/to' },
-    ]);
+  for (const copy of copies) {
+    await docker.createVolume({ Name: copy.volume, Labels: { [SNAPSHOT_LABEL]: index.id, [MACHINE_LABEL]: copy.machine } });
+    await runHelper(docker, copy);
   }
   const record = (await listSnapshots(docker)).find((s) => s.id === index.id);
   if (!record || record.machines.length !== index.machines.length) throw new Error(`importing snapshot ${index.id} from ${folder} left it incomplete`);

@@ -46,6 +46,8 @@ export interface BreakRequest {
   id?: string;
   component?: string;
   difficulty?: number;
+  /** Keep even a fault chosen by id unnamed to the learner (a random one always is), from the first write of it on. */
+  hidden?: boolean;
 }
 
 export interface MachineState {
@@ -561,7 +563,7 @@ export class LabEngine {
     return this.course.faults.filter((f) => (!request.component || f.component === request.component) && (!request.difficulty || f.difficulty === request.difficulty));
   }
 
-  /** Breaks a healthy cluster with one fault; a random one stays hidden until the learner gives up. */
+  /** Breaks a healthy cluster with one fault; a random one (or one asked to be hidden) stays hidden until the learner gives up. */
   async breakCluster(request: BreakRequest, random: () => number = Math.random): Promise<Fault> {
     const pool = this.candidates(request);
     if (pool.length === 0) {
@@ -573,7 +575,7 @@ export class LabEngine {
     const fault = pool[Math.floor(random() * pool.length)]!;
     const injected = await injectFault(this.provider, this.lab, fault);
     if (!injected.ok) throw new LabError(actionFailureMessage(fault, 'inject', injected), actionFailureNext(fault, 'inject', injected, this.lab === 'main' ? '' : ` --lab ${this.lab}`));
-    await updateProgress(this.lab, (state) => ({ ...state, fault: { id: fault.id, hidden: !request.id, hintsShown: 0 } }));
+    await updateProgress(this.lab, (state) => ({ ...state, fault: { id: fault.id, hidden: Boolean(request.hidden) || !request.id, hintsShown: 0 } }));
     return fault;
   }
 

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { SnapshotRecord } from '../../vm/provider.ts';
+import type { SnapshotRecord, SnapshotShape } from '../../vm/provider.ts';
+import { MACHINE_NAMES } from '../lab/topology.ts';
 import type { Chapter } from './course.ts';
 
 /** Raised when what a snapshot holds, or how it is restored, changes in a way no input below shows. */
@@ -58,6 +59,12 @@ export function hashTree(root: string): string {
 export function snapshotId(chapter: number, key: string, now = Date.now()): string {
   return `ch${String(chapter).padStart(2, '0')}-${key.slice(0, 12)}-${now.toString(36)}${randomBytes(2).toString('hex')}`;
 }
+
+/** Every id snapshotId makes, and nothing else: chapter, 12 hex of the key, the time in base 36 and 4 random hex. */
+export const SNAPSHOT_ID = /^ch\d{2,4}-[0-9a-f]{12}-[0-9a-z]{1,11}[0-9a-f]{4}$/;
+
+/** What a snapshot imported from a bundle may name: this course's machines, and an id this engine could have made. */
+export const IMPORTABLE_SNAPSHOT: SnapshotShape = { machines: MACHINE_NAMES, id: SNAPSHOT_ID };
 
 export function snapshotMeta(snapshot: Omit<Snapshot, 'id' | 'sizeBytes' | 'createdMs'>): Record<string, string> {
   return { key: snapshot.key, chapter: String(snapshot.chapter), passed: JSON.stringify(snapshot.passed), lab: snapshot.lab, subnet: snapshot.subnet };

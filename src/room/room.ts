@@ -1,5 +1,5 @@
 import { LabEngine, REAL_SETUP, type Course, type LabSetup } from '../engine/lab.ts';
-import { clearProgress, stepKey, updateProgress } from '../engine/progress.ts';
+import { clearProgress, stepKey } from '../engine/progress.ts';
 import { LabError } from '../util/errors.ts';
 import { Progress } from '../util/output.ts';
 import { LabApi, type ApiAnswer } from '../web/api.ts';
@@ -441,9 +441,8 @@ export class Room {
         if (!this.engineUp(runtime.engine.id)) throw new LabError('its engine is not answering');
         if (runtime.lab.activeFault()) throw new LabError('it already has a fault to fix');
         runtime.api.jobs.start('break', 'The instructor is breaking your cluster', async () => {
-          const fault = await runtime.lab.breakCluster(request.id ? { id: request.id } : {});
           // The instructor's pick is a surprise to the learner, like a random one.
-          await updateProgress(runtime.row.name, (state) => (state.fault ? { ...state, fault: { ...state.fault, hidden: true } } : state));
+          const fault = await runtime.lab.breakCluster({ id: request.id, hidden: true });
           this.store.addEvent({ roomId: this.roomRow.id, learnerId: learner.id, labId: runtime.row.id, kind: 'fault-break', detail: { by: 'instructor', fault: fault.id } }, this.now());
           return { hidden: true, symptom: fault.symptom };
         }, { hidden: true });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IMPORTABLE_SNAPSHOT } from '../../src/engine/snapshots.ts';
 import { LAB_LABEL, DockerProvider } from '../../vm/docker-provider.ts';
 import { connectEngine } from '../../vm/engine.ts';
 import { launchChromium, tryTokenElsewhere, typeInto, waitForScreen } from '../helpers/browser.ts';
@@ -61,7 +62,7 @@ describe('a training day in the browser, on two real Docker engines', () => {
     try {
       started = Date.now();
       await new DockerProvider(local).exportSnapshot(snapshot.id, carried);
-      await new DockerProvider(second.docker).importSnapshot(carried);
+      await new DockerProvider(second.docker).importSnapshot(carried, IMPORTABLE_SNAPSHOT);
       console.log(`room test: snapshot ${snapshot.id} carried to the second engine in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } finally {
       rmSync(carried, { recursive: true, force: true });

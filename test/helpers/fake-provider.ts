@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { MACHINES, machineIp } from '../../src/lab/topology.ts';
-import type { EngineState, ExecOptions, ExecResult, LabNetwork, Machine, MachineProvider, MachineSpec, PodImage, SnapshotRecord, Terminal } from '../../vm/provider.ts';
+import type { EngineState, ExecOptions, ExecResult, LabNetwork, Machine, MachineProvider, MachineSpec, PodImage, SnapshotRecord, SnapshotShape, Terminal } from '../../vm/provider.ts';
 
 /**
  * An in-memory MachineProvider for unit tests of the engine's own logic. A lab's state is a set of
@@ -173,7 +173,7 @@ export class FakeProvider implements MachineProvider {
     writeFileSync(join(folder, 'snapshot.json'), JSON.stringify(snapshot));
   }
 
-  async importSnapshot(folder: string): Promise<SnapshotRecord> {
+  async importSnapshot(folder: string, _shape: SnapshotShape): Promise<SnapshotRecord> {
     const snapshot = JSON.parse(readFileSync(join(folder, 'snapshot.json'), 'utf8')) as SnapshotRecord & { facts: string[] };
     this.snapshots.set(snapshot.id, snapshot);
     return snapshot;

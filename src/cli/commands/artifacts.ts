@@ -116,9 +116,9 @@ export function registerArtifactCommands(program: Command): void {
     .description('load a bundle made by lab artifacts bundle into the cache (and its snapshots into the engine), checking every file')
     .argument('<file>', 'the tarball')
     .action(async (file: string) => {
-      const { importBundle } = await import('../../artifacts/bundle.ts');
+      const [{ importBundle }, { IMPORTABLE_SNAPSHOT }] = await Promise.all([import('../../artifacts/bundle.ts'), import('../../engine/snapshots.ts')]);
       // The Docker engine is needed only when the bundle carries snapshots.
-      const folders = await importBundle(file, async (folder) => (await (await engineProvider()).importSnapshot(folder)).id);
+      const folders = await importBundle(file, async (folder) => (await (await engineProvider()).importSnapshot(folder, IMPORTABLE_SNAPSHOT)).id);
       say(`Imported ${folders.join(', ')}`);
     });
 }

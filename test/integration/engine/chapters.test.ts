@@ -7,7 +7,7 @@ import { loadCourse, type Chapter } from '../../../src/engine/course.ts';
 import { checkHealth, loadHealth } from '../../../src/engine/faults.ts';
 import { markPassed, stepKey, updateProgress } from '../../../src/engine/progress.ts';
 import { checkStep, fastForward, runChecks, solveStep, type StepEvent } from '../../../src/engine/runner.ts';
-import type { Snapshot } from '../../../src/engine/snapshots.ts';
+import { IMPORTABLE_SNAPSHOT, type Snapshot } from '../../../src/engine/snapshots.ts';
 import { ensureArtifacts } from '../../helpers/artifacts.ts';
 import { lab } from '../../helpers/cli.ts';
 import { ensureEngine, realLab } from '../../helpers/engine.ts';
@@ -179,7 +179,7 @@ describe('chapters on a real lab, and a snapshot of it', () => {
       await provider.exportSnapshot(snapshot!.id, EXPORT);
       await provider.removeSnapshot(snapshot!.id);
       expect((await first.snapshots()).some((l) => l.snapshot.id === snapshot!.id)).toBe(false);
-      await provider.importSnapshot(EXPORT);
+      await provider.importSnapshot(EXPORT, IMPORTABLE_SNAPSHOT);
       const listed = (await first.snapshots()).find((l) => l.snapshot.id === snapshot!.id);
       expect(listed?.usable).toBe(true);
       expect(listed?.snapshot.passed).toEqual(snapshot!.passed);

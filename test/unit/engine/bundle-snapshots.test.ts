@@ -6,6 +6,7 @@ import { createBundle, importBundle } from '../../../src/artifacts/bundle.ts';
 import { INDEX_FILE, componentDir } from '../../../src/artifacts/cache.ts';
 import { findComponent, hostPlatform } from '../../../src/artifacts/manifest.ts';
 import { LabEngine } from '../../../src/engine/lab.ts';
+import { IMPORTABLE_SNAPSHOT } from '../../../src/engine/snapshots.ts';
 import { FAST_SETUP, fakeCourse, fakeLab } from '../../helpers/fake-course.ts';
 import { FakeProvider } from '../../helpers/fake-provider.ts';
 
@@ -32,7 +33,7 @@ describe('a bundle carries snapshots for an offline room', () => {
     expect(written).toContain(`snapshots/${snapshot.id}`);
 
     const room = new FakeProvider();
-    const imported = await importBundle(file, async (folder) => (await room.importSnapshot(folder)).id);
+    const imported = await importBundle(file, async (folder) => (await room.importSnapshot(folder, IMPORTABLE_SNAPSHOT)).id);
     expect(imported).toContain(`snapshots/${snapshot.id}`);
     const learner = new LabEngine(room, 'learner', fakeCourse(), FAST_SETUP);
     await learner.up(3);

@@ -140,6 +140,15 @@ describe('the engine: break and fix', () => {
     await expect(fakeLab().engine.breakCluster({ component: 'nothing' })).rejects.toThrow(/no fault matches/);
   });
 
+  it('a fault chosen by id is named to the learner, unless the request asks for it hidden', async () => {
+    const chosen = await finishedLab();
+    await chosen.engine.breakCluster({ id: 'etcd-down' });
+    expect(chosen.engine.activeFault()?.state).toEqual({ id: 'etcd-down', hidden: false, hintsShown: 0 });
+    const surprise = await finishedLab();
+    await surprise.engine.breakCluster({ id: 'etcd-down', hidden: true });
+    expect(surprise.engine.activeFault()?.state).toEqual({ id: 'etcd-down', hidden: true, hintsShown: 0 });
+  });
+
   it('with a fault active, check grades the fix and hint climbs the fault\'s ladder; a fix clears it', async () => {
     const { engine, provider } = await finishedLab();
     await engine.breakCluster({ id: 'etcd-down' });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LabEngine } from '../../../src/engine/lab.ts';
 import { stepKey } from '../../../src/engine/progress.ts';
-import { completedChapter, hashTree, pickSnapshot, snapshotKey, type Snapshot } from '../../../src/engine/snapshots.ts';
+import { SNAPSHOT_ID, completedChapter, hashTree, pickSnapshot, snapshotId, snapshotKey, type Snapshot } from '../../../src/engine/snapshots.ts';
 import { REAL_SETUP } from '../../../src/engine/lab.ts';
 import { LabError } from '../../../src/util/errors.ts';
 import type { Course } from '../../../src/engine/lab.ts';
@@ -31,6 +31,20 @@ describe('snapshot keys', () => {
     const laterChanged = [...CHAPTERS.slice(0, 2), chapter(3, [step('c1', { solve: 'set other' })])];
     expect(key(reworded)).toBe(key());
     expect(key(laterChanged)).toBe(key());
+  });
+});
+
+describe('snapshot ids', () => {
+  it('SNAPSHOT_ID matches every id snapshotId makes, whatever the chapter and the time', () => {
+    const key = snapshotKey(CHAPTERS, 2, {}, 'img:1');
+    for (const chapterNumber of [1, 14, 150]) {
+      for (const now of [0, Date.now(), Number.MAX_SAFE_INTEGER]) expect(snapshotId(chapterNumber, key, now)).toMatch(SNAPSHOT_ID);
+    }
+  });
+
+  it('and nothing else: no name, path, command or other case', () => {
+    const made = snapshotId(3, snapshotKey(CHAPTERS, 2, {}, 'img:1'));
+    for (const id of ['latest', '', '../x', `${made}/../x`, `${made}; rm -rf /`, `x${made}`, made.toUpperCase(), made.replace(/^ch03/, 'ch3')]) expect(id).not.toMatch(SNAPSHOT_ID);
   });
 });
 
