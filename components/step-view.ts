@@ -76,8 +76,10 @@ export class StepView extends LitElement {
   /** Markdown to HTML, each code block wrapped with Copy and, for commands typed into a machine, Run buttons. */
   private renderMarkdown(source: string): string {
     let index = 0;
-    const rendered = markdown.render(source);
-    const places = markdown.parse(source, {}).filter((t) => t.type === 'fence' || t.type === 'code_block').map((t) => (t.type === 'fence' ? readFenceInfo(t.info) : null));
+    // One parse: the same tokens give the HTML and, in order, what each code block is.
+    const tokens = markdown.parse(source, {});
+    const rendered = markdown.renderer.render(tokens, markdown.options, {});
+    const places = tokens.filter((t) => t.type === 'fence' || t.type === 'code_block').map((t) => (t.type === 'fence' ? readFenceInfo(t.info) : null));
     return rendered.replace(/<pre><code[^>]*>/g, (open) => {
       const i = index++;
       const info = places[i];

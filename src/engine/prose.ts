@@ -51,10 +51,10 @@ export function readFenceInfo(info: string): FenceInfo {
 export function commandBlocks(prose: string): CommandBlock[] {
   return markdown
     .parse(prose, {})
-    .filter((token) => token.type === 'fence' && readFenceInfo(token.info).commands)
-    .map((token) => {
-      const { place, machine } = readFenceInfo(token.info);
-      return { code: token.content, place, ...(machine ? { machine } : {}), line: token.map?.[0] ?? 0 };
+    .filter((token) => token.type === 'fence')
+    .flatMap((token) => {
+      const { commands, place, machine } = readFenceInfo(token.info);
+      return commands ? [{ code: token.content, place, ...(machine ? { machine } : {}), line: token.map?.[0] ?? 0 }] : [];
     });
 }
 
