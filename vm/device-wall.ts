@@ -9,7 +9,7 @@ import { runHelperContainer, type HelperScript } from './helper-container.ts';
  */
 export const MACHINE_CGROUP_PARENT = '/hardway';
 
-/** What a machine may open: Docker's default device rules, plus /dev/kmsg, /dev/fuse and mknod of any node (opening one stays refused). */
+/** What a machine may open: Docker's default device rules, plus /dev/fuse, /dev/net/tun and mknod of any node (opening one stays refused). The host's /dev/kmsg is not among them: a machine's is /dev/null. */
 const MACHINE_DEVICES = [
   'c *:* m',
   'b *:* m',
@@ -18,7 +18,6 @@ const MACHINE_DEVICES = [
   'c 1:7 rwm', // full
   'c 1:8 rwm', // random
   'c 1:9 rwm', // urandom
-  'c 1:11 rwm', // kmsg
   'c 5:0 rwm', // tty
   'c 5:1 rwm', // console
   'c 5:2 rwm', // ptmx
@@ -33,8 +32,9 @@ const HOST_CGROUP = '/host-cgroup';
 /**
  * Closes the parent's device list once, from a helper container on the engine itself (so a remote
  * engine's host is set up too). Run while the parent has no machines yet: cgroup v1 refuses to change
- * a list's default once children exist, and then the list is left as it is (closed by an earlier run).
- * $1 is the devices hierarchy, $2 the parent in it, the rest the rules it allows.
+ * a list's default once children exist, and then the list is left as it is (closed by an earlier run),
+ * except that a device an earlier run allowed and the rules no longer name is denied (that reaches the
+ * children at once). $1 is the devices hierarchy, $2 the parent in it, the rest the rules it allows.
  */
 const CLOSE_SCRIPT = `
 set -e
@@ -47,6 +47,11 @@ if grep -qx 'a \\*:\\* rwm' "$d/devices.list"; then
   for rule in "$@"; do echo "$rule" > "$d/devices.allow"; done
 fi
 grep -qx 'a \\*:\\* rwm' "$d/devices.list" && { echo "the device list of $d is still open"; exit 4; }
+rules=$(mktemp)
+trap 'rm -f "$rules"' EXIT
+printf '%s\n' "$@" > "$rules"
+grep -vxF -f "$rules" "$d/devices.list" | while read -r rule; do echo "$rule" > "$d/devices.deny"; done
+if grep -vxF -f "$rules" "$d/devices.list"; then echo "the device list of $d still allows the devices above"; exit 5; fi
 exit 0
 `;
 

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { withTimeout } from '../src/util/time.ts';
+import { machineSecurityOptions } from './machine-security.ts';
 import { machineCgroupParent } from './device-wall.ts';
 import { connectEngine, probeEngine } from './engine.ts';
 import { execScripts, type ScriptResult } from './exec-scripts.ts';
@@ -120,10 +120,8 @@ export class DockerProvider implements MachineProvider {
       Env: ['container=docker'],
       StopSignal: 'SIGRTMIN+3',
       HostConfig: {
-        // --privileged fails on hosts without CAP_SYS_RESOURCE: grant every other capability instead.
-        CapAdd: ['ALL'],
-        CapDrop: ['SYS_RESOURCE'],
-        SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+        // Only the capabilities and system calls the course needs (vm/security/machine.yaml says which and why).
+        ...machineSecurityOptions(),
         Tmpfs: { '/run': 'rw,nosuid,nodev,exec,mode=755', '/run/lock': 'rw,nosuid,nodev,noexec', '/tmp': 'rw,nosuid,nodev,exec' },
         Binds: Object.entries(spec.readOnlyFolders ?? {}).map(([host, inside]) => `${host}:${inside}:ro`),
         // A private cgroup namespace: the machine's entrypoint remounts its own subtree read-write,
@@ -134,8 +132,10 @@ export class DockerProvider implements MachineProvider {
         ...(this.options.limits?.pids ? { PidsLimit: this.options.limits.pids } : {}),
         Mounts: mounts,
         NetworkMode: networkName(spec.lab),
-        // The kubelet's OOM watcher reads the kernel log; a real server has /dev/kmsg, so a machine does too.
-        Devices: existsSync('/dev/kmsg') ? [{ PathOnHost: '/dev/kmsg', PathInContainer: '/dev/kmsg', CgroupPermissions: 'r' }] : [],
+        // The kubelet will not start without a /dev/kmsg to open (its OOM watcher). The host's kernel log is
+        // not the machine's: an empty one stands in (the watcher reads its end and stops; OOM kills still
+        // reach the kubelet through containerd's cgroup events).
+        Devices: [{ PathOnHost: '/dev/null', PathInContainer: '/dev/kmsg', CgroupPermissions: 'rw' }],
       },
       NetworkingConfig: {
         EndpointsConfig: { [networkName(spec.lab)]: { IPAMConfig: { IPv4Address: spec.ip }, Aliases: [spec.name] } },

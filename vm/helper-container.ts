@@ -1,3 +1,4 @@
+import { machineSecurityOptions } from './machine-security.ts';
 import type Docker from 'dockerode';
 
 /**
@@ -13,8 +14,8 @@ export interface HelperScript {
 export const helperCommand = ({ script, args }: HelperScript): string[] => ['sh', '-c', script, 'sh', ...args];
 
 /**
- * The container a helper is: `image` running as a machine does (every capability but SYS_RESOURCE,
- * no seccomp or AppArmor, no network), plus `host`'s settings.
+ * The container a helper is: `image` bounded as a machine is (vm/security/machine.yaml), with no
+ * network, plus `host`'s settings.
  */
 export function helperContainerOptions(image: string, run: HelperScript, what: string, host: Docker.HostConfig = {}): Docker.ContainerCreateOptions {
   return {
@@ -22,7 +23,7 @@ export function helperContainerOptions(image: string, run: HelperScript, what: s
     Entrypoint: helperCommand(run),
     Cmd: [],
     Labels: { 'hardway.helper': what },
-    HostConfig: { CapAdd: ['ALL'], CapDrop: ['SYS_RESOURCE'], SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'], NetworkMode: 'none', ...host },
+    HostConfig: { ...machineSecurityOptions(), NetworkMode: 'none', ...host },
   } as Docker.ContainerCreateOptions;
 }
 

@@ -33,6 +33,8 @@ describe('a room machine\'s walls, attacked from inside as root', () => {
 
   const root = (machine: string, script: string, timeoutMs = 60_000, lab = LAB_A): Promise<ExecResult> =>
     provider.exec(lab, machine, ['bash', '-c', script], { timeoutMs });
+  /** A script with a heredoc in it: its lines unindented, so the heredoc's end is found. */
+  const rootScript = (machine: string, script: string): Promise<ExecResult> => root(machine, script.replace(/^[ \t]+/gm, ''));
 
   beforeAll(async () => {
     await ensureEngine();
@@ -62,6 +64,101 @@ describe('a room machine\'s walls, attacked from inside as root', () => {
     // Every hierarchy's root, seen from inside, is the machine's own cgroup.
     const cgroups = await root('server', 'cat /proc/1/cgroup');
     expect(cgroups.stdout.trim().split('\n').every((line) => /:\/(init\.scope)?$/.test(line)), cgroups.stdout).toBe(true);
+  });
+
+  it('has a seccomp filter and none of the capabilities that reach past the machine, and keeps those the course needs', async () => {
+    for (const machine of ['jumpbox', 'server', 'node-0', 'node-1']) {
+      const status = (await root(machine, 'cat /proc/1/status')).stdout;
+      expect(status, machine).toMatch(/^Seccomp:\s+2$/m);
+      const effective = BigInt(`0x${status.match(/^CapEff:\s+([0-9a-f]+)$/m)?.[1] ?? 'x'}`);
+      const has = (cap: number): boolean => ((effective >> BigInt(cap)) & 1n) === 1n;
+      for (const [name, cap] of Object.entries(DROPPED_CAPABILITIES)) expect(has(cap), `${machine} has ${name}`).toBe(false);
+      // Positive control: the reading is right, the capabilities systemd, runc and the CNI plugins need are there.
+      for (const [name, cap] of Object.entries({ CAP_SYS_ADMIN: 21, CAP_NET_ADMIN: 12, CAP_CHOWN: 0 })) expect(has(cap), `${machine} lacks ${name}`).toBe(true);
+    }
+  });
+
+  it('the host\'s clock cannot be set: date -s, clock_settime and adjtimex are refused; reading the clock works', async () => {
+    const hostBefore = Date.now();
+    // Each sets the time to what it already is: harmless if a wall gave way, and the host's clock is compared after.
+    const result = await rootScript('server', `
+      date -s "@$(date +%s)" >/dev/null 2>/tmp/date.err; echo "date-s=$? $(cat /tmp/date.err)"
+      date -d "@$(date +%s)" >/dev/null && echo "date-d=ok"
+      ${syscallHarness}
+      my $now = pack("qq", time(), 0);
+      call("clock_settime", 0, $now);
+      my $timex = "\\0" x 208;
+      call("adjtimex-read", $timex);
+      my $set = pack("L", 0x4) . "\\0" x 204;  # ADJ_MAXERROR: the smallest change adjtimex makes
+      call("adjtimex-set", $set);
+      PERL`);
+    expect(result.stdout, result.stderr).toMatch(/^date-s=1 .*Operation not permitted/m);
+    expect(result.stdout).toMatch(/^date-d=ok$/m);
+    expectHarness(result);
+    expect(result.stdout).toMatch(/^clock_settime=EPERM$/m);
+    expect(result.stdout).toMatch(/^adjtimex-set=EPERM$/m);
+    // Positive control: adjtimex itself answers when it only reads.
+    expect(result.stdout).toMatch(/^adjtimex-read=ok$/m);
+    expect(Math.abs(Date.now() - hostBefore)).toBeLessThan(60_000);
+  });
+
+  it('no kernel module can be loaded and no kernel exec\'d, raw ports and /dev/mem stay shut, reboot(2) is refused', async () => {
+    const result = await rootScript('server', `
+      ${syscallHarness}
+      my $image = "\\x7fELF" . "\\0" x 60;
+      call("init_module", $image, length($image), "");
+      open(my $fh, "<", "/proc/self/exe") or die;
+      call("finit_module", fileno($fh), "", 0);
+      call("kexec_load", 0, 0, 0, 0);
+      call("reboot", 0xfee1dead, 672274793, 0);  # LINUX_REBOOT_CMD_CAD_OFF: harmless even where allowed
+      call("iopl", 3) if exists $nr{iopl};
+      call("ioperm", 0x80, 1, 1) if exists $nr{ioperm};
+      PERL
+      rm -f /root/hw-mem /root/hw-null; mknod /root/hw-mem c 1 1 && mknod /root/hw-null c 1 3 && echo mknod=ok
+      head -c 1 /root/hw-mem >/dev/null 2>/tmp/mem.err; echo "dev-mem=$? $(cat /tmp/mem.err)"
+      echo x > /root/hw-null && echo dev-null=ok
+      rm -f /root/hw-mem /root/hw-null`);
+    expectHarness(result);
+    // EPERM from the capability or the filter, before the kernel looks at the image (ENOENT or ENOEXEC would mean it did).
+    for (const call of ['init_module', 'finit_module', 'kexec_load', 'reboot']) expect(result.stdout, call).toMatch(new RegExp(`^${call}=EPERM$`, 'm'));
+    if (process.arch === 'x64') for (const call of ['iopl', 'ioperm']) expect(result.stdout, call).toMatch(new RegExp(`^${call}=EPERM$`, 'm'));
+    // Positive control: mknod works and a device the machine may use opens; the device cgroup is what refuses /dev/mem.
+    expect(result.stdout).toMatch(/^mknod=ok$/m);
+    expect(result.stdout).toMatch(/^dev-null=ok$/m);
+    expect(result.stdout).toMatch(/^dev-mem=1 .*Operation not permitted/m);
+    expect((await root('server', 'systemctl is-system-running --wait 2>/dev/null; echo alive')).stdout).toMatch(/alive/);
+  });
+
+  it('the host\'s performance counters and kernel log are out of reach; the machine\'s own journal is not', async () => {
+    const result = await rootScript('server', `
+      ${syscallHarness}
+      my $attr = pack("LLQ", 1, 64, 0) . "\\0" x 48;  # PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK
+      call("perf_event_open-host", $attr, -1, 0, -1, 0);
+      call("perf_event_open-self", $attr, 0, -1, -1, 0);
+      my $buf = "\\0" x 4096;
+      call("syslog", 3, $buf, 4096);  # SYSLOG_ACTION_READ_ALL
+      PERL
+      echo "dmesg-bytes=$(dmesg 2>/dev/null | wc -c)"
+      echo "kmsg-bytes=$(timeout 2 cat /dev/kmsg 2>/dev/null | wc -c)"
+      rm -f /root/hw-kmsg; mknod /root/hw-kmsg c 1 11; timeout 2 head -c 1 /root/hw-kmsg >/dev/null 2>/tmp/kmsg.err; echo "kmsg-node=$? $(cat /tmp/kmsg.err)"; rm -f /root/hw-kmsg
+      mkdir -p /root/hw-proc && mount -t proc proc /root/hw-proc && grep -q '^Name:' /root/hw-proc/self/status && echo fresh-proc=ok
+      timeout 2 head -c 1 /root/hw-proc/kmsg >/dev/null 2>/tmp/pk.err; echo "proc-kmsg=$? $(cat /tmp/pk.err)"
+      umount /root/hw-proc; rmdir /root/hw-proc
+      journalctl -b -n 1 --no-pager -q >/dev/null && echo journal=ok`);
+    expectHarness(result);
+    expect(result.stdout).toMatch(/^perf_event_open-host=EPERM$/m);
+    expect(result.stdout).toMatch(/^perf_event_open-self=EPERM$/m);
+    expect(result.stdout).toMatch(/^syslog=EPERM$/m);
+    // Positive control for dmesg: the host's own log is not empty.
+    expect(spawnSync('dmesg', { encoding: 'utf8' }).stdout.length).toBeGreaterThan(0);
+    expect(result.stdout).toMatch(/^dmesg-bytes=0$/m);
+    // The kernel log the kubelet's OOM watcher opens is an empty stand-in.
+    expect(result.stdout).toMatch(/^kmsg-bytes=0$/m);
+    expect(result.stdout).toMatch(/^kmsg-node=1 .*Operation not permitted/m);
+    // Positive control: a fresh /proc mounts and reads; its kmsg is what refuses.
+    expect(result.stdout).toMatch(/^fresh-proc=ok$/m);
+    expect(result.stdout).toMatch(/^proc-kmsg=1 .*Operation not permitted/m);
+    expect(result.stdout).toMatch(/^journal=ok$/m);
   });
 
   it('no block device of the host can be opened or mounted, even after mknod and widening the device list', async () => {
@@ -240,6 +337,40 @@ describe('a room machine\'s walls, attacked from inside as root', () => {
     expect((await root('node-0', 'systemctl reset-failed hw-memhog 2>/dev/null; echo alive')).stdout.trim()).toBe('alive');
   }, 180_000);
 });
+
+/** Capabilities no machine may have (numbers from linux/capability.h). */
+const DROPPED_CAPABILITIES = {
+  CAP_DAC_READ_SEARCH: 2, CAP_LINUX_IMMUTABLE: 9, CAP_IPC_OWNER: 15, CAP_SYS_MODULE: 16, CAP_SYS_RAWIO: 17, CAP_SYS_PACCT: 20,
+  CAP_SYS_BOOT: 22, CAP_SYS_RESOURCE: 24, CAP_SYS_TIME: 25, CAP_SYS_TTY_CONFIG: 26, CAP_MAC_OVERRIDE: 32, CAP_MAC_ADMIN: 33,
+  CAP_SYSLOG: 34, CAP_WAKE_ALARM: 35, CAP_BLOCK_SUSPEND: 36, CAP_AUDIT_READ: 37, CAP_PERFMON: 38, CAP_BPF: 39,
+};
+
+/** System call numbers, by the host's architecture (the machine's is the host's). */
+const SYSCALLS: Record<string, Record<string, number>> = {
+  x64: { getpid: 39, init_module: 175, finit_module: 313, kexec_load: 246, reboot: 169, iopl: 172, ioperm: 173, perf_event_open: 298, syslog: 103, adjtimex: 159, clock_settime: 227 },
+  arm64: { getpid: 172, init_module: 105, finit_module: 273, kexec_load: 104, reboot: 142, perf_event_open: 241, syslog: 116, adjtimex: 171, clock_settime: 112 },
+};
+
+/**
+ * A heredoc'd Perl prelude (perl-base is in every Debian system) whose call(NAME, ARGS) makes the raw
+ * system call and prints NAME=ok or NAME=<errno name>; a label after a dash names a variant of one call.
+ * Its first line proves the harness itself reaches the kernel (getpid through syscall is perl's $$).
+ */
+const syscallHarness = (() => {
+  const numbers = SYSCALLS[process.arch];
+  if (!numbers) throw new Error(`the escape test knows no system call numbers for ${process.arch}: add them to SYSCALLS`);
+  return `perl <<'PERL'
+use strict; use Errno;
+our %nr = (${Object.entries(numbers).map(([k, v]) => `${k} => ${v}`).join(', ')});
+my %name = reverse map { my $c = Errno->can($_); ($_, $c ? $c->() : -1) } qw(EPERM ENOENT ENOSYS EINVAL EFAULT ENOEXEC EBADF EACCES EBUSY);
+sub call { my ($label, @args) = @_; (my $call = $label) =~ s/-.*//; my $r = syscall($nr{$call}, @args);
+  print "$label=", ($r >= 0 ? "ok" : ($name{$! + 0} // "errno" . ($! + 0))), "\\n"; }
+print "harness=", (syscall($nr{getpid}) == $$ ? "ok" : "broken"), "\\n";`;
+})();
+
+function expectHarness(result: ExecResult): void {
+  expect(result.stdout, `the system call harness did not run: ${result.stderr}`).toMatch(/^harness=ok$/m);
+}
 
 /** The host's IPv4 addresses (Docker's bridges included). */
 function hostIpv4s(): string[] {

@@ -35,6 +35,14 @@ describe("closing the machines' device list", () => {
     expect(readFileSync(join(parent, 'devices.allow'), 'utf8')).toBe('c 10:229 rwm\n');
   });
 
+  it('denies what an earlier list allowed and the rules no longer name, and fails while it is still allowed', () => {
+    const devices = hierarchy('c 1:3 rwm\nc 1:11 rwm\n');
+    const parent = join(devices, MACHINE_CGROUP_PARENT);
+    // (a folder does not drop the denied line as the kernel's file would: it is still listed after)
+    expect(closeIn(devices)).toMatchObject({ status: 5, stdout: `c 1:11 rwm\nthe device list of ${parent} still allows the devices above\n` });
+    expect(readFileSync(join(parent, 'devices.deny'), 'utf8')).toBe('c 1:11 rwm\n');
+  });
+
   it('leaves a closed list alone, and says so when there is no devices hierarchy', () => {
     const devices = hierarchy('c 1:3 rwm\n');
     expect(closeIn(devices).status).toBe(0);

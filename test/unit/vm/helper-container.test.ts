@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { helperCommand, helperContainerOptions } from '../../../vm/helper-container.ts';
+import { machineSecurityOptions } from '../../../vm/machine-security.ts';
 
 describe('a helper container', () => {
   const run = { script: 'printf "%s|" "$0" "$@"', args: ['x; touch /pwned', '$(id)', 'two words'] };
@@ -11,13 +12,11 @@ describe('a helper container', () => {
     expect(spawnSync(shell!, args, { encoding: 'utf8' }).stdout).toBe('sh|x; touch /pwned|$(id)|two words|');
   });
 
-  it('is a container that runs as a machine does, with the settings given added', () => {
+  it('is a container bounded as a machine is, with the settings given added', () => {
     const options = helperContainerOptions('img', run, 'testing', { Mounts: [{ Type: 'volume', Source: 'v', Target: '/to' }] });
     expect(options).toMatchObject({ Image: 'img', Entrypoint: helperCommand(run), Cmd: [], Labels: { 'hardway.helper': 'testing' } });
     expect(options.HostConfig).toEqual({
-      CapAdd: ['ALL'],
-      CapDrop: ['SYS_RESOURCE'],
-      SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+      ...machineSecurityOptions(),
       NetworkMode: 'none',
       Mounts: [{ Type: 'volume', Source: 'v', Target: '/to' }],
     });
