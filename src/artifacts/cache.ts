@@ -6,7 +6,10 @@ import { platformName, type Component, type Platform } from './manifest.ts';
 import type { SourceName } from './sources/names.ts';
 
 export type { SourceName };
+/** Each cached binary's SHA-256 as it landed: what a binary built from source or copied is checked against later. */
 export const INDEX_FILE = 'SHA256SUMS';
+/** The release files the binaries came from (official or mirror), with the SHA-256 each had: its pin, checked. */
+export const RELEASE_INDEX_FILE = 'RELEASE-SHA256SUMS';
 const ORIGIN_FILE = 'ORIGIN';
 
 export const artifactsRoot = (): string => join(cacheDir(), 'artifacts');
@@ -49,41 +52,36 @@ export function parseIndex(text: string): Map<string, string> {
 
 /**
  * Moves obtained binaries into the cache all at once: they are written beside the final folder and
- * renamed into place, so a half-obtained component is never taken for a cached one.
+ * renamed into place, so a half-obtained component is never taken for a cached one. `release` names
+ * the release files they came from, with the SHA-256 each was checked to have.
  */
-export async function landComponent(component: Component, platform: Platform, files: Map<string, string>, origin: SourceName): Promise<void> {
+export async function landComponent(component: Component, platform: Platform, files: Map<string, string>, origin: SourceName, release?: Map<string, string>): Promise<void> {
   const dir = componentDir(component, platform);
   const staging = `${dir}.partial`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
-  const sums = new Map<string, string>();
-  for (const binary of component.binaries) {
-    const from = files.get(binary);
-    if (!from) throw new Error(`${component.name}: ${binary} was not obtained`);
-    copyFileSync(from, join(staging, binary));
-    chmodSync(join(staging, binary), 0o755);
-    sums.set(binary, await sha256File(join(staging, binary)));
+  try {
+    const sums = new Map<string, string>();
+    for (const binary of component.binaries) {
+      const from = files.get(binary);
+      if (!from) throw new Error(`${component.name}: ${binary} was not obtained`);
+      copyFileSync(from, join(staging, binary));
+      chmodSync(join(staging, binary), 0o755);
+      sums.set(binary, await sha256File(join(staging, binary)));
+    }
+    writeFileSync(join(staging, INDEX_FILE), formatIndex(sums));
+    if (release) writeFileSync(join(staging, RELEASE_INDEX_FILE), formatIndex(release));
+    writeFileSync(join(staging, ORIGIN_FILE), `${origin}\n`);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
   }
-  writeFileSync(join(staging, INDEX_FILE), formatIndex(sums));
-  writeFileSync(join(staging, ORIGIN_FILE), `${origin}\n`);
   rmSync(dir, { recursive: true, force: true });
   renameSync(staging, dir);
 }
 
-export interface VerifyProblem {
-  binary: string;
-  problem: string;
-}
-
-/** Re-hashes a cached component against the index written when it landed. */
-export async function verifyCached(component: Component, platform: Platform): Promise<VerifyProblem[]> {
-  const dir = componentDir(component, platform);
-  if (!existsSync(join(dir, INDEX_FILE))) return component.binaries.map((binary) => ({ binary, problem: 'not in the cache' }));
-  const index = parseIndex(readFileSync(join(dir, INDEX_FILE), 'utf8'));
-  const problems: VerifyProblem[] = [];
-  for (const binary of component.binaries) {
-    if (!existsSync(join(dir, binary))) problems.push({ binary, problem: 'missing' });
-    else if ((await sha256File(join(dir, binary))) !== index.get(binary)) problems.push({ binary, problem: 'checksum differs from the index (corrupted?)' });
-  }
-  return problems;
+/** One of a cached component's indexes (empty when it has none). */
+export function readCachedIndex(component: Component, platform: Platform, file: typeof INDEX_FILE | typeof RELEASE_INDEX_FILE): Map<string, string> {
+  const path = join(componentDir(component, platform), file);
+  return existsSync(path) ? parseIndex(readFileSync(path, 'utf8')) : new Map();
 }

@@ -5,12 +5,6 @@ import { Progress } from '../util/output.ts';
 
 const MiB = 2 ** 20;
 
-export async function fetchText(url: string): Promise<string> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
-  return response.text();
-}
-
 /**
  * Downloads url to dest with a progress line. An interrupted download is kept as dest.partial and
  * resumed with a Range request next time.

@@ -7,11 +7,10 @@ export interface OfficialSource {
   url: string;
   /** For archives: the path of the binary inside. */
   member?: string;
-  /** A file holding the SHA-256 of `url` ("hex" or "hex  name"). */
-  checksum?: string;
-  /** A SHA256SUMS-style list naming the file of `url`. */
-  checksumList?: string;
 }
+
+/** Upstream's published SHA-256 of each release file, by platform name ("linux-amd64") and file name (the last part of its URL). */
+export type Pins = Record<string, Record<string, string>>;
 
 export interface GoSource {
   require: Record<string, string>;
@@ -43,6 +42,8 @@ export interface Component {
   /** The course's when not given. */
   set?: ArtifactSet;
   official: OfficialSource;
+  /** Release files without a pin are never taken from upstream or a mirror. */
+  sha256?: Pins;
   source?: GoSource;
   versionCheck?: { binary: string; args: string[]; expect: string };
 }
@@ -54,14 +55,49 @@ export interface Platform {
 
 export const hostPlatform = (): Platform => ({ os: 'linux', arch: process.arch === 'arm64' ? 'arm64' : 'amd64' });
 export const platformName = (platform: Platform): string => `${platform.os}-${platform.arch}`;
+export const SUPPORTED_PLATFORMS: Platform[] = [
+  { os: 'linux', arch: 'amd64' },
+  { os: 'linux', arch: 'arm64' },
+];
 
 let cached: Component[] | undefined;
 
 export function loadManifest(): Component[] {
-  // merge: the second Kubernetes entry takes the first one's source with `<<:` and changes its Go lines.
-  cached ??= (parse(readFileSync(fromPackage('src', 'artifacts', 'manifest.yaml'), 'utf8'), { merge: true }) as { components: Component[] }).components;
+  if (!cached) {
+    // merge: the second Kubernetes entry takes the first one's source with `<<:` and changes its Go lines.
+    const components = (parse(readFileSync(fromPackage('src', 'artifacts', 'manifest.yaml'), 'utf8'), { merge: true }) as { components: Component[] }).components;
+    for (const component of components) checkPins(component);
+    cached = components;
+  }
   return cached;
 }
+
+/** The name of the release file a binary comes from on a platform: the last part of its URL. */
+export function releaseFileName(component: Component, platform: Platform, binary: string): string {
+  const url = expand(component.official.url, { version: component.version, arch: platform.arch, binary });
+  return url.slice(url.lastIndexOf('/') + 1);
+}
+
+/**
+ * A pin that names no platform the manifest supports, no file the component's URL gives, or is not
+ * a SHA-256 would never be looked up: the file it meant would be refused as unpinned, or a typo
+ * would stay unnoticed. Refused when the manifest loads, naming the entry.
+ */
+export function checkPins(component: Component): void {
+  const where = `src/artifacts/manifest.yaml: ${componentLabel(component)} sha256`;
+  for (const [name, files] of Object.entries(component.sha256 ?? {})) {
+    const platform = SUPPORTED_PLATFORMS.find((candidate) => platformName(candidate) === name);
+    if (!platform) throw new Error(`${where}: "${name}" is not a platform (use ${SUPPORTED_PLATFORMS.map(platformName).join(' or ')})`);
+    const known = new Set(component.binaries.map((binary) => releaseFileName(component, platform, binary)));
+    for (const [file, sum] of Object.entries(files ?? {})) {
+      if (!known.has(file)) throw new Error(`${where}.${name}: "${file}" is not a release file of ${component.name} (its URL gives ${[...known].join(', ')})`);
+      if (typeof sum !== 'string' || !/^[0-9a-f]{64}$/.test(sum)) throw new Error(`${where}.${name}.${file}: "${String(sum)}" is not a SHA-256 (64 lowercase hex digits)`);
+    }
+  }
+}
+
+/** Upstream's SHA-256 of that release file, if the manifest pins it. */
+export const pinOf = (component: Component, platform: Platform, file: string): string | undefined => component.sha256?.[platformName(platform)]?.[file];
 
 export const setOf = (component: Component): ArtifactSet => component.set ?? 'course';
 

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LabError } from '../util/errors.ts';
 import { say } from '../util/output.ts';
@@ -45,9 +46,11 @@ export async function obtain(component: Component, options: ObtainOptions): Prom
   if (!options.force && isCached(component, platform)) return 'cached';
   const failures: string[] = [];
   for (const source of usableSources(options)) {
+    mkdirSync(artifactsRoot(), { recursive: true });
+    const scratch = mkdtempSync(join(artifactsRoot(), `.obtain-${component.name}-`));
     try {
-      const files = await fromSource(source, component, platform, options);
-      await landComponent(component, platform, files, source);
+      const { files, release } = await fromSource(source, component, platform, scratch, options);
+      await landComponent(component, platform, files, source, release);
       try {
         await checkVersion(component, platform);
       } catch (error) {
@@ -57,7 +60,9 @@ export async function obtain(component: Component, options: ObtainOptions): Prom
       say(`${component.name} ${component.version}: ready (from ${source})`);
       return source;
     } catch (error) {
-      failures.push(`${source}: ${error instanceof Error ? error.message : String(error)}`);
+      failures.push(`${source}: ${describeFailure(error)}`);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
     }
   }
   const message = `could not obtain ${component.name} ${component.version}: ${failures.join('; ') || 'no source configured'}`;
@@ -72,18 +77,25 @@ function usableSources(options: ObtainOptions): SourceName[] {
   return options.sources.filter((source) => (source === 'mirror' ? Boolean(options.mirror) : source === 'local' ? Boolean(options.binDir) : true));
 }
 
-function fromSource(source: SourceName, component: Component, platform: Platform, options: ObtainOptions): Promise<Map<string, string>> | Map<string, string> {
+/** A source's failure with what it says to try next, since only the last error reaches the learner. */
+function describeFailure(error: unknown): string {
+  if (error instanceof LabError && error.next) return `${error.message} (${error.next})`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The binaries a source gave, and for release files the SHA-256 each was checked to have. */
+async function fromSource(source: SourceName, component: Component, platform: Platform, scratch: string, options: ObtainOptions): Promise<{ files: Map<string, string>; release?: Map<string, string> }> {
   const onBinary = (binary: string): void => options.onBinary?.(component, binary, source);
   switch (source) {
     case 'official':
-      return fromRelease(component, platform, undefined, onBinary);
+      return fromRelease(component, platform, scratch, undefined, onBinary);
     case 'mirror':
-      return fromRelease(component, platform, options.mirror, onBinary);
+      return fromRelease(component, platform, scratch, options.mirror, onBinary);
     case 'local':
       component.binaries.forEach(onBinary);
-      return fromLocalFolder(component, options.binDir!);
+      return { files: fromLocalFolder(component, options.binDir!) };
     case 'source':
-      return fromGoSource(component, platform, onBinary);
+      return { files: await fromGoSource(component, platform, onBinary) };
   }
 }
 

@@ -1,45 +1,61 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { LabError } from '../../util/errors.ts';
-import { artifactsRoot, parseIndex, sha256File } from '../cache.ts';
-import { downloadFile, fetchText } from '../download.ts';
-import { expand, type Component, type Platform } from '../manifest.ts';
+import { artifactsRoot, sha256File } from '../cache.ts';
+import { downloadFile } from '../download.ts';
+import { expand, pinOf, platformName, releaseFileName, type Component, type Platform } from '../manifest.ts';
+
+/** One release file a binary comes from, where it is fetched, and the SHA-256 the manifest pins for it. */
+export interface ReleaseFile {
+  binary: string;
+  file: string;
+  url: string;
+  pin?: string;
+}
+
+/** What a release gave: each binary's path, and the SHA-256 of each release file, as checked. */
+export interface Released {
+  files: Map<string, string>;
+  release: Map<string, string>;
+}
+
+export function releaseFiles(component: Component, platform: Platform, mirror?: string): ReleaseFile[] {
+  return component.binaries.map((binary) => {
+    const file = releaseFileName(component, platform, binary);
+    const url = relocate(expand(component.official.url, { version: component.version, arch: platform.arch, binary }), mirror);
+    return { binary, file, url, pin: pinOf(component, platform, file) };
+  });
+}
 
 /**
  * The upstream release files, or the same files from a mirror: a mirror serves each official URL's
  * path under its own base (https://dl.k8s.io/release/v1.35.8/… ⇒ <mirror>/release/v1.35.8/…).
- * Every file is checked against its published SHA-256 before anything is cached.
+ * Every file is checked against the manifest's pin before anything is cached; nothing either
+ * server says about its files counts, and a file without a pin is not fetched at all.
+ * Everything extracted lands in `scratch`, which the caller removes.
  */
-export async function fromRelease(component: Component, platform: Platform, mirror?: string, onBinary?: (binary: string) => void): Promise<Map<string, string>> {
-  const work = mkdtempSync(join(artifactsRoot(), `.download-${component.name}-`));
+export async function fromRelease(component: Component, platform: Platform, scratch: string, mirror?: string, onBinary?: (binary: string) => void): Promise<Released> {
+  const wanted = releaseFiles(component, platform, mirror);
+  refuseUnpinned(component, platform, wanted, mirror);
+  // Interrupted downloads wait here to be resumed; a finished one moves into scratch.
   const downloads = join(artifactsRoot(), '.downloads');
   mkdirSync(downloads, { recursive: true });
   const files = new Map<string, string>();
-  const fetched = new Map<string, string>();
-  for (const binary of component.binaries) {
+  const release = new Map<string, string>();
+  for (const { binary, file, url, pin } of wanted) {
     onBinary?.(binary);
-    const values = { version: component.version, arch: platform.arch, binary };
-    const url = relocate(expand(component.official.url, values), mirror);
-    let local = fetched.get(url);
-    if (!local) {
-      local = join(downloads, `${component.name}-${component.version}-${platform.arch}-${basename(new URL(url).pathname)}`);
-      await downloadFile(url, local, `${component.name}: ${basename(new URL(url).pathname)}`);
-      await checkPublishedSum(component, url, local, values, mirror);
-      fetched.set(url, local);
+    const local = join(scratch, file);
+    if (!release.has(file)) {
+      const pending = join(downloads, `${component.name}-${component.version}-${platform.arch}-${file}`);
+      await downloadFile(url, pending, `${component.name}: ${file}`);
+      await requirePin(component, { file, url, pin: pin! }, pending, mirror);
+      renameSync(pending, local);
+      release.set(file, pin!);
     }
-    if (component.official.member) {
-      const member = expand(component.official.member, values);
-      // Archives made with `tar -C dir .` name their members ./name: take either spelling.
-      const spellings = member.startsWith('./') ? [member, member.slice(2)] : [member, `./${member}`];
-      const found = spellings.find((name) => spawnSync('tar', ['-xzf', local, '-C', work, name], { encoding: 'utf8' }).status === 0);
-      if (!found) throw new LabError(`${basename(local)} has no ${member}`, 'check the manifest\'s member path for this version');
-      files.set(binary, join(work, found));
-    } else {
-      files.set(binary, local);
-    }
+    files.set(binary, component.official.member ? extract(local, expand(component.official.member, { version: component.version, arch: platform.arch, binary }), scratch) : local);
   }
-  return files;
+  return { files, release };
 }
 
 export function relocate(url: string, mirror?: string): string {
@@ -48,40 +64,35 @@ export function relocate(url: string, mirror?: string): string {
   return mirror.replace(/\/+$/, '') + pathname;
 }
 
-async function checkPublishedSum(
-  component: Component,
-  url: string,
-  local: string,
-  values: { version: string; arch: string; binary: string },
-  mirror?: string,
-): Promise<void> {
-  const name = basename(new URL(url).pathname);
-  const expected = await publishedSum(component, url, name, values, mirror);
-  const actual = await sha256File(local);
-  if (actual !== expected) {
-    rmSync(local, { force: true });
-    throw new LabError(
-      `checksum mismatch for ${name} from ${url}: published ${expected}, got ${actual}; the file was deleted and nothing was cached`,
-      mirror ? 'the mirror serves a damaged or different file: re-copy it onto the mirror' : 'try again; if it persists, the download is being altered on the way',
-    );
-  }
+function refuseUnpinned(component: Component, platform: Platform, wanted: ReleaseFile[], mirror?: string): void {
+  const unpinned = [...new Set(wanted.filter(({ pin }) => !pin).map(({ file }) => file))];
+  if (unpinned.length === 0) return;
+  const where = mirror ? `from the mirror ${mirror}` : 'from the upstream release';
+  throw new LabError(
+    `${component.name} ${component.version}: ${unpinned.join(', ')} (${platformName(platform)}) ${unpinned.length === 1 ? 'has' : 'have'} no pinned SHA-256 in the manifest, so ${unpinned.length === 1 ? 'it is' : 'they are'} not fetched ${where}: ` +
+      `to pin one, add the SHA-256 upstream publishes for it (from a source other than the server you download from, never one you hashed yourself) under sha256: ${platformName(platform)}: ${unpinned[0]}: in ${component.name} ${component.version}'s entry of src/artifacts/manifest.yaml`,
+    'build it from its Go modules instead (--source source), or take it from a folder (--bin-dir DIR) or a bundle (lab artifacts import)',
+  );
 }
 
-async function publishedSum(
-  component: Component,
-  url: string,
-  name: string,
-  values: { version: string; arch: string; binary: string },
-  mirror?: string,
-): Promise<string> {
-  const { checksum, checksumList } = component.official;
-  if (checksum) {
-    const text = await fetchText(relocate(expand(checksum, { ...values, url: expand(component.official.url, values) }), mirror));
-    const sum = text.trim().split(/\s+/)[0] ?? '';
-    if (/^[0-9a-f]{64}$/.test(sum)) return sum;
-  } else if (checksumList) {
-    const sum = parseIndex(await fetchText(relocate(expand(checksumList, values), mirror))).get(name);
-    if (sum) return sum;
-  }
-  throw new LabError(`no published SHA-256 found for ${name}`, 'the release (or mirror) must carry its checksum files next to the binaries');
+/** A downloaded file that is not the one the manifest pins is deleted, resumable part and all. */
+async function requirePin(component: Component, expected: { file: string; url: string; pin: string }, local: string, mirror?: string): Promise<void> {
+  const got = await sha256File(local);
+  if (got === expected.pin) return;
+  rmSync(local, { force: true });
+  rmSync(`${local}.partial`, { force: true });
+  throw new LabError(
+    `${expected.file} from ${expected.url} is not the file ${component.name} ${component.version} published: expected SHA-256 ${expected.pin} (the manifest's pin), got ${got}; it was deleted and nothing was cached`,
+    mirror
+      ? 'the mirror serves a different file (its own checksum files do not count): copy the upstream release file onto it again, or use another source (--source official, or source to build from the Go modules)'
+      : 'try again; if it persists, the download is being altered on the way: build from source instead (--source source)',
+  );
+}
+
+function extract(archive: string, member: string, into: string): string {
+  // Archives made with `tar -C dir .` name their members ./name: take either spelling.
+  const spellings = member.startsWith('./') ? [member, member.slice(2)] : [member, `./${member}`];
+  const found = spellings.find((name) => spawnSync('tar', ['-xzf', archive, '-C', into, name], { encoding: 'utf8' }).status === 0);
+  if (!found) throw new LabError(`${archive.slice(archive.lastIndexOf('/') + 1)} has no ${member}`, "check the manifest's member path for this version");
+  return join(into, found);
 }

@@ -61,21 +61,14 @@ export function registerArtifactCommands(program: Command): void {
 
   artifacts
     .command('verify')
-    .description('re-check cached binaries against their checksums and versions')
-    .argument('[names...]', 'components or binaries (default: all cached)')
+    .description('check each cached binary: a downloaded one against its pinned SHA-256, a built or copied one against the SHA-256 recorded when it landed')
+    .argument('[names...]', 'components or binaries (default: all)')
     .action(async (names: string[]) => {
-      const [{ isCached, verifyCached }, { hostPlatform }, { checkVersion, manifestComponents }] = await Promise.all([cache(), manifest(), obtain()]);
-      const platform = hostPlatform();
-      const components = manifestComponents(names).filter((c) => names.length > 0 || isCached(c, platform));
-      let bad = 0;
-      for (const component of components) {
-        const problems = await verifyCached(component, platform);
-        if (problems.length === 0) await checkVersion(component, platform);
-        for (const { binary, problem } of problems) say(`${pc.red('✗')} ${component.name}/${binary}: ${problem}`);
-        if (problems.length === 0) say(`${pc.green('✓')} ${component.name} ${component.version}`);
-        bad += problems.length;
-      }
-      if (bad > 0) throw new LabError(`${bad} cached binaries failed verification`, 'obtain them again: lab artifacts fetch --force <name>');
+      const [{ hostPlatform }, { manifestComponents }, { hasMismatch, verdictLine, verifyArtifacts }] = await Promise.all([manifest(), obtain(), import('../../artifacts/verify.ts')]);
+      const verdicts = await verifyArtifacts(manifestComponents(names), hostPlatform());
+      const paint = (status: string, word: string) => (status === 'ok' ? pc.green(word) : status === 'mismatch' ? pc.red(word) : pc.yellow(word));
+      for (const verdict of verdicts) say(verdictLine(verdict, paint));
+      if (hasMismatch(verdicts)) throw new LabError(`${verdicts.filter(({ status }) => status === 'mismatch').length} cached binaries failed verification`, 'obtain them again: lab artifacts fetch --force <name>');
     });
 
   artifacts

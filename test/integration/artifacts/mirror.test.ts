@@ -5,9 +5,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { binaryPath } from '../../../src/artifacts/cache.ts';
-import { hostPlatform, loadManifest } from '../../../src/artifacts/manifest.ts';
+import { hostPlatform, loadManifest, pinOf, platformName, type Component } from '../../../src/artifacts/manifest.ts';
+import { manifestComponents, obtainAll } from '../../../src/artifacts/obtain.ts';
+import { releaseFiles } from '../../../src/artifacts/sources/release.ts';
+import { verifyArtifacts } from '../../../src/artifacts/verify.ts';
 import { binary, ensureArtifacts } from '../../helpers/artifacts.ts';
 import { lab, labAsync } from '../../helpers/cli.ts';
 
@@ -24,8 +27,20 @@ afterAll(() => {
 
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-/** Lays out real binaries as the upstream releases publish them, under a mirror root. */
-function buildMirror(root: string, corrupt: string[] = []): void {
+/**
+ * The manifest's entries pinned to this mirror's files instead of upstream's: the binaries here are
+ * the cache's, built from source, so upstream's real pins refuse them (as the CLI test below shows).
+ */
+function pinnedTo(root: string, names: string[]): Component[] {
+  const platform = hostPlatform();
+  return manifestComponents(names).map((component) => {
+    const pins = Object.fromEntries(releaseFiles(component, platform).map(({ file, url }) => [file, sha256(join(root, new URL(url).pathname))]));
+    return { ...component, sha256: { [platformName(platform)]: pins } };
+  });
+}
+
+/** Lays out real binaries as the upstream releases publish them, under a mirror root, each with a checksum file matching it. */
+function buildMirror(root: string): void {
   const put = (path: string, from: string) => {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     copyFileSync(from, join(root, path));
@@ -35,8 +50,7 @@ function buildMirror(root: string, corrupt: string[] = []): void {
     for (const name of kubernetes.binaries) {
       const path = `release/${kubernetes.version}/bin/linux/amd64/${name}`;
       put(path, binaryPath(kubernetes, name, hostPlatform()));
-      const sum = corrupt.includes(name) ? '0'.repeat(64) : sha256(join(root, path));
-      writeFileSync(join(root, `${path}.sha256`), `${sum}\n`);
+      writeFileSync(join(root, `${path}.sha256`), `${sha256(join(root, path))}\n`);
     }
   }
   const release = 'etcd-io/etcd/releases/download/v3.6.8';
@@ -87,63 +101,74 @@ function serve(root: string): Promise<Server> {
 
 describe('artifacts from a mirror with the official layout', () => {
   let good: Server;
-  let bad: Server;
   const url = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  let goodRoot: string;
 
   beforeAll(async () => {
     await ensureArtifacts();
-    const goodRoot = tempDir('hardway-mirror-');
-    const badRoot = tempDir('hardway-mirror-bad-');
+    goodRoot = tempDir('hardway-mirror-');
     buildMirror(goodRoot);
     buildRuntimeMirror(goodRoot);
-    buildMirror(badRoot, ['kube-scheduler']);
-    [good, bad] = await Promise.all([serve(goodRoot), serve(badRoot)]);
+    good = await serve(goodRoot);
   });
 
   afterAll(() => {
     good?.close();
-    bad?.close();
+  });
+  afterEach(() => {
+    delete process.env.HARDWAY_CACHE;
   });
 
-  it('lands good files, verified, in an empty cache', async () => {
+  it('lands files matching their pins, verified, in an empty cache', async () => {
     const cache = tempDir('hardway-cache-');
     const env = { HARDWAY_CACHE: cache };
-    const fetched = await labAsync(['artifacts', 'fetch', 'kubernetes', 'etcd', '--source', 'mirror', '--mirror', url(good)], env);
-    expect(fetched.code, fetched.stderr).toBe(0);
-    expect(fetched.stdout).toMatch(/kubernetes v1\.34\.4: ready \(from mirror\)/);
-    expect(fetched.stdout).toMatch(/kubernetes v1\.35\.8: ready \(from mirror\)/);
-    expect(fetched.stdout).toMatch(/etcd v3\.6\.8: ready \(from mirror\)/);
+    process.env.HARDWAY_CACHE = cache;
+    const components = pinnedTo(goodRoot, ['kubernetes', 'etcd']);
+    await obtainAll(components, { sources: ['mirror'], mirror: url(good) });
     const list = lab(['artifacts', 'list'], env);
     expect(list.stdout).toMatch(/kubernetes +v1\.34\.4 +cached \(from mirror\)/);
     expect(list.stdout).toMatch(/kubernetes +v1\.35\.8 +cached \(from mirror\)/);
-    const verify = lab(['artifacts', 'verify'], env);
-    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect(list.stdout).toMatch(/etcd +v3\.6\.8 +cached \(from mirror\)/);
+    const verdicts = await verifyArtifacts(components, hostPlatform());
+    expect(verdicts.filter(({ status }) => status !== 'ok')).toEqual([]);
+    expect(verdicts).toHaveLength(15);
     const where = lab(['artifacts', 'where', 'etcdctl'], env).stdout.trim();
     expect(sha256(where)).toBe(sha256(binary('etcdctl')));
   });
 
-  it('lands the container runtime from its release layouts (tarball, bare binary with a sums list, ./-archive), version-checked', async () => {
+  it('lands the container runtime from its release layouts (tarball, bare binary, ./-archive), version-checked', async () => {
     const cache = tempDir('hardway-cache-');
     const env = { HARDWAY_CACHE: cache };
-    const fetched = await labAsync(['artifacts', 'fetch', 'containerd', 'runc', 'cni-plugins', '--source', 'mirror', '--mirror', url(good)], env);
-    expect(fetched.code, fetched.stderr).toBe(0);
-    for (const line of [/containerd v2\.2\.9: ready \(from mirror\)/, /runc v1\.3\.7: ready \(from mirror\)/, /cni-plugins v1\.9\.1: ready \(from mirror\)/]) expect(fetched.stdout).toMatch(line);
+    process.env.HARDWAY_CACHE = cache;
+    const components = pinnedTo(goodRoot, ['containerd', 'runc', 'cni-plugins']);
+    await obtainAll(components, { sources: ['mirror'], mirror: url(good) });
     const list = lab(['artifacts', 'list'], env).stdout;
     expect(list).toMatch(/containerd +v2\.2\.9 +cached \(from mirror\)/);
+    expect(list).toMatch(/runc +v1\.3\.7 +cached \(from mirror\)/);
     expect(list).toMatch(/cni-plugins +v1\.9\.1 +cached \(from mirror\)/);
-    expect(lab(['artifacts', 'verify', 'containerd', 'runc', 'cni-plugins'], env).code).toBe(0);
+    expect((await verifyArtifacts(components, hostPlatform())).filter(({ status }) => status !== 'ok')).toEqual([]);
     expect(sha256(lab(['artifacts', 'where', 'containerd-shim-runc-v2'], env).stdout.trim())).toBe(sha256(binary('containerd-shim-runc-v2')));
   });
 
-  it('rejects a file whose checksum does not match, says which, and caches nothing', async () => {
+  it('refuses, by the manifest\'s real pins, files that are not upstream\'s though the mirror\'s checksum files match them, and caches nothing', async () => {
     const cache = tempDir('hardway-cache-');
-    const fetched = await labAsync(['artifacts', 'fetch', 'kubernetes', '--source', 'mirror', '--mirror', url(bad)], { HARDWAY_CACHE: cache });
+    const fetched = await labAsync(['artifacts', 'fetch', 'etcd', '--source', 'mirror', '--mirror', url(good)], { HARDWAY_CACHE: cache });
     expect(fetched.code).toBe(1);
-    expect(fetched.stderr).toMatch(/checksum mismatch for kube-scheduler/);
+    const pin = pinOf(loadManifest().find((c) => c.name === 'etcd')!, hostPlatform(), `etcd-v3.6.8-linux-${hostPlatform().arch}.tar.gz`)!;
+    expect(fetched.stderr).toContain(`etcd-v3.6.8-linux-${hostPlatform().arch}.tar.gz from ${url(good)}/etcd-io/etcd/releases/download/v3.6.8/etcd-v3.6.8-linux-${hostPlatform().arch}.tar.gz is not the file etcd v3.6.8 published: expected SHA-256 ${pin}`);
     expect(fetched.stderr).toMatch(/nothing was cached/);
     expect(fetched.stderr).not.toMatch(/\n\s+at /);
     const folders = existsSync(join(cache, 'artifacts')) ? readdirSync(join(cache, 'artifacts')).filter((f) => !f.startsWith('.')) : [];
     expect(folders).toEqual([]);
+    expect(lab(['artifacts', 'list'], { HARDWAY_CACHE: cache }).stdout).toMatch(/etcd +v3\.6\.8 +not cached/);
+  });
+
+  it('refuses files the manifest has no pin for, naming them and how to pin one', async () => {
+    const cache = tempDir('hardway-cache-');
+    const fetched = await labAsync(['artifacts', 'fetch', 'kubernetes', '--source', 'mirror', '--mirror', url(good)], { HARDWAY_CACHE: cache });
+    expect(fetched.code).toBe(1);
+    expect(fetched.stderr).toMatch(/kubernetes v1\.34\.4: kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy \(linux-\w+\) have no pinned SHA-256 in the manifest/);
+    expect(fetched.stderr).toMatch(/src\/artifacts\/manifest\.yaml/);
     expect(lab(['artifacts', 'list'], { HARDWAY_CACHE: cache }).stdout).toMatch(/kubernetes +v1\.34\.4 +not cached/);
   });
 
@@ -171,7 +196,9 @@ describe('artifacts from a mirror with the official layout', () => {
     const cache = tempDir('hardway-cache-');
     const imported = lab(['artifacts', 'import', bundle], { HARDWAY_CACHE: cache });
     expect(imported.code, imported.stderr).toBe(0);
-    expect(lab(['artifacts', 'verify'], { HARDWAY_CACHE: cache }).stdout).toMatch(/✓ kubernetes v1\.35\.8/);
+    const verify = lab(['artifacts', 'verify'], { HARDWAY_CACHE: cache });
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/^ok +kubernetes v1\.35\.8 kube-apiserver: /m);
 
     const damaged = bundle.replace('room', 'damaged');
     const bytes = readFileSync(bundle);
