@@ -30,6 +30,7 @@ export interface Fault {
 
 export interface HealthChecks {
   health: (Check & { machine: MachineName; component: string })[];
+  /** Each guard's script begins with the file's `guard_functions` (the bash functions they share). */
   guards: (Check & { machine: MachineName })[];
   /** What a planned shutdown does before the machines stop (a snapshot); each action's failure is ignored. */
   shutdown?: Action[];
@@ -54,7 +55,10 @@ export function loadHealth(file = DEFAULT_HEALTH_FILE): HealthChecks {
   const errors: LabFileError[] = [];
   const loaded = existsSync(file) ? loadYaml<HealthChecks>(file, relative(process.cwd(), file), healthSchema, errors) : null;
   if (!loaded) throw new LabFilesError(errors.length ? errors : [{ file, line: 1, column: 1, message: 'missing' }]);
-  return loaded.data;
+  const { guard_functions: functions, ...checks } = loaded.data as HealthChecks & { guard_functions?: string };
+  if (!functions) return checks;
+  // Every consumer (lab check, the map, the tests' fake processes) then runs a guard's whole script as it is.
+  return { ...checks, guards: checks.guards.map((guard) => ({ ...guard, run: `${functions.trimEnd()}\n${guard.run}` })) };
 }
 
 /** What a list of actions did; when one failed, which (counted from 0), and the rest were not run. */

@@ -110,6 +110,8 @@ export const healthSchema = {
   required: ['health', 'guards'],
   properties: {
     health: { type: 'array', minItems: 1, items: { ...check, required: [...check.required, 'component'], properties: { ...check.properties, component: { type: 'string' } } } },
+    // Bash functions the guards share; loadHealth puts them before every guard's script.
+    guard_functions: { type: 'string' },
     guards: { type: 'array', minItems: 1, items: check },
     shutdown: { type: 'array', items: action },
   },

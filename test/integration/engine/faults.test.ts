@@ -1,15 +1,17 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { DockerProvider } from '../../../vm/docker-provider.ts';
-import { type Fault, gradeFix, injectFault, loadFaults, loadHealth, runActions, waitForFix, checkHealth } from '../../../src/engine/faults.ts';
+import { DEFAULT_HEALTH_FILE, type Fault, gradeFix, injectFault, loadFaults, loadHealth, runActions, waitForFix, checkHealth } from '../../../src/engine/faults.ts';
 import { loadMapLayout } from '../../../src/map/layout.ts';
 import { readClusterMap } from '../../../src/map/status.ts';
 import { collectLogs } from '../../../src/logs/collect.ts';
 import { coverage, loadCatalog } from '../../../src/logs/catalog.ts';
 import type { LogEntry } from '../../../src/logs/parse.ts';
 import { findComponent } from '../../../src/artifacts/manifest.ts';
+import { runChecks } from '../../../src/engine/runner.ts';
 import { ensureArtifacts } from '../../helpers/artifacts.ts';
 import { lab } from '../../helpers/cli.ts';
 import { ensureEngine, realLab, stopEngine } from '../../helpers/engine.ts';
@@ -22,6 +24,7 @@ const STATE = `/tmp/hardway-fault-state-${process.pid}`;
 const only = process.env.HARDWAY_FAULTS?.split(',');
 const faults = loadFaults().filter((f) => !only || only.includes(f.id));
 const health = loadHealth();
+const guardFunctions = (parse(readFileSync(DEFAULT_HEALTH_FILE, 'utf8')) as { guard_functions: string }).guard_functions;
 
 /** Polls the merged timeline until a line of the component contains the text; that line, or null. */
 async function waitForSignature(provider: DockerProvider, since: number, component: string, text: string, timeoutMs = 90_000): Promise<LogEntry | null> {
@@ -160,36 +163,105 @@ describe('every fault, end to end on one real cluster', () => {
     });
   }
 
-  it('the authorization guard reads the API server\'s modes: AlwaysAllow among them fails it, Node and RBAC in any order and either flag form pass', { timeout: 120_000 }, async () => {
-    const guard = health.guards.find((g) => g.run.includes('--authorization-mode'));
-    expect(guard, 'no guard looks at --authorization-mode').toBeDefined();
-    const real = await runActions(provider, LAB, [{ machine: 'server', run: guard!.run }]);
-    expect(real.ok, `the course's own API server fails the guard: ${real.output}`).toBe(true);
-    // The guard's parsing is what is tested here, on the server machine with its own ps and /proc: each case runs
-    // the guard in a new PID namespace beside a process named kube-apiserver (bash under that name, so it accepts
-    // any arguments) carrying the case's flags. Restarting the real API server once per case cost eight minutes.
-    const cases: { args: string; passes: boolean }[] = [
-      { args: '--authorization-mode=Node,RBAC', passes: true },
-      { args: '--authorization-mode=RBAC,Node', passes: true },
-      { args: '--authorization-mode RBAC,Node', passes: true },
-      { args: '--authorization-mode=Node,RBAC,AlwaysAllow', passes: false },
-      { args: '--authorization-mode=Node,RBAC --authorization-mode=AlwaysAllow', passes: false },
-      { args: '--authorization-mode=Node', passes: false },
-      { args: '--authorization-config=/etc/kubernetes/authz.yaml', passes: false },
-    ];
-    for (const { args, passes } of cases) {
-      const script = `set -e
-        dir=$(mktemp -d) && cp /bin/bash "$dir/kube-apiserver" && cat > "$dir/guard.sh"
+  // The guards (labs/health.yaml): each passes on the course's own cluster, and fails, with its own verdict, on
+  // each shortcut it is there to catch. A server guard's flag reading is tested beside fake processes: each case
+  // runs the guard in a new PID namespace on the server (its own ps and /proc) beside a process named
+  // kube-apiserver (bash under that name, so it takes any arguments) carrying the case's flags. Restarting the
+  // real API server once per case cost eight minutes.
+  const guardFailing = (words: string) => {
+    const guard = health.guards.find((g) => g.fail.includes(words));
+    expect(guard, `no guard fails with "${words}"`).toBeDefined();
+    return guard!;
+  };
+  const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  type FakeCase = { args: string[]; passes: boolean; says?: RegExp };
+  /** Each case's verdict (and what the guard printed), all cases in one exec. */
+  async function besideFakeApiServer(guard: { run: string }, cases: FakeCase[]): Promise<void> {
+    // the fake is bash: which flags are switches, the guard learns from the course's own kube-apiserver
+    const script = `dir=$(mktemp -d) && cp /bin/bash "$dir/kube-apiserver" && cat > "$dir/guard.sh" || exit 1
+      export GUARD_BINARY=$(readlink /proc/$(pgrep -xo kube-apiserver)/exe)
+      verdict() {
         unshare --pid --fork --mount-proc bash -c '
-          "$1/kube-apiserver" -c "sleep 60; :" kube-apiserver ${args} &
-          until ps -C kube-apiserver >/dev/null; do sleep 0.1; done
-          bash "$1/guard.sh"' _ "$dir" && echo GUARD-PASSED || echo GUARD-FAILED
-        rm -rf "$dir"`;
-      const result = await provider.exec(LAB, 'server', ['bash', '-c', script], { input: guard!.run, timeoutMs: 30_000 });
-      expect(result.stdout, `kube-apiserver ${args}: ${result.stdout} ${result.stderr}`).toContain(passes ? 'GUARD-PASSED' : 'GUARD-FAILED');
-      // a failure must be the guard's own verdict on the modes, not a case that could not be set up
-      if (!passes) expect(result.stdout).toMatch(/^authorization modes:/m);
-    }
+          dir=$1; shift
+          "$dir/kube-apiserver" -c "sleep 60; :" kube-apiserver "$@" &
+          until ps -C kube-apiserver >/dev/null; do sleep 0.05; done
+          bash "$dir/guard.sh"' _ "$dir" "$@" > "$dir/out" 2>&1 && passed=PASSED || passed=FAILED
+        echo "$passed $(base64 -w0 < "$dir/out")"
+      }
+      ${cases.map((c) => `verdict ${c.args.map(shellQuote).join(' ')}`).join('\n')}
+      rm -rf "$dir"`;
+    const result = await provider.exec(LAB, 'server', ['bash', '-c', script], { input: guard.run, timeoutMs: 30_000 + 10_000 * cases.length });
+    const verdicts = result.stdout.trim().split('\n');
+    expect(verdicts, result.stderr).toHaveLength(cases.length);
+    cases.forEach(({ args, passes, says }, i) => {
+      const [passed, out] = verdicts[i]!.split(' ');
+      const printed = Buffer.from(out ?? '', 'base64').toString();
+      expect(passed, `kube-apiserver ${args.join(' ')}: ${printed}`).toBe(passes ? 'PASSED' : 'FAILED');
+      // a failure must be the guard's own verdict, not a case that could not be set up
+      if (!passes) expect(printed, `kube-apiserver ${args.join(' ')}`).toMatch(says!);
+    });
+  }
+  /** The guard through the engine's own grading (one batch per machine): passed, or its failure. */
+  const gradeGuard = async (guard: (typeof health.guards)[number]) => (await runChecks(provider, LAB, [guard])).failures[0];
+  const expectGuardPasses = async (guard: (typeof health.guards)[number]) => {
+    const failure = await gradeGuard(guard);
+    expect(failure, `the course's own cluster fails the guard: ${failure?.output}`).toBeUndefined();
+  };
+
+  it('the authorization guard reads the API server\'s modes: exactly Node and RBAC in any order and either flag form pass, anything beside them fails', { timeout: 120_000 }, async () => {
+    const guard = guardFailing('Node and RBAC authorization');
+    await expectGuardPasses(guard);
+    // the switches, as the guards read them from the course's kube-apiserver --help
+    const switches = await provider.exec(LAB, 'server', ['bash', '-c', `${guardFunctions}\nbinary_switches /usr/local/bin/kube-apiserver`]);
+    expect(switches.stdout.split('\n')).toEqual(expect.arrayContaining(['--allow-privileged', '--anonymous-auth', '--profiling', '-h', '--help']));
+    expect(switches.stdout).not.toMatch(/^(--audit-log-path|--authorization-mode|--enable-admission-plugins|-v)$/m);
+    const says = /^authorization modes:/m;
+    await besideFakeApiServer(guard, [
+      { args: ['--authorization-mode=Node,RBAC'], passes: true },
+      { args: ['--authorization-mode=RBAC,Node'], passes: true },
+      { args: ['--authorization-mode', 'RBAC,Node'], passes: true },
+      { args: ['--authorization_mode=Node', '--authorization-mode=RBAC'], passes: true },
+      { args: ['--authorization-mode="Node",RBAC'], passes: true },
+      // a bare switch takes no value; a bare flag that takes one swallows the next argument (pflag)
+      { args: ['--allow-privileged', '--authorization-mode=Node,RBAC'], passes: true },
+      { args: ['--audit-log-path', '--authorization-mode=AlwaysAllow', '--authorization-mode=Node,RBAC'], passes: true },
+      { args: ['--audit-log-path', '--authorization-mode=Node,RBAC'], passes: false, says },
+      { args: ['--authorization-mode=Node,RBAC', '--profiling', '--authorization-mode=AlwaysAllow'], passes: false, says },
+      { args: ['--authorization-mode=Node,RBAC,AlwaysAllow'], passes: false, says },
+      { args: ['--authorization-mode=Node,RBAC', '--authorization-mode=AlwaysAllow'], passes: false, says },
+      { args: ['--authorization-mode=Node,RBAC', '--authorization_mode', 'AlwaysAllow'], passes: false, says },
+      { args: ['--authorization-mode=Node,RBAC,ABAC'], passes: false, says },
+      { args: ['--authorization-mode=Webhook,Node,RBAC'], passes: false, says },
+      { args: ['--authorization-mode=Node'], passes: false, says },
+      { args: ['--authorization-mode="Node,RBAC"'], passes: false, says },
+      { args: ['--', '--authorization-mode=Node,RBAC'], passes: false, says },
+      { args: ['--authorization-config=/etc/kubernetes/authz.yaml'], passes: false, says },
+      { args: [], passes: false, says },
+    ]);
+  });
+
+  it('the NodeRestriction guard reads the admission plugins as the API server computes them: enabled and not disabled, either flag form, repeated flags add up', { timeout: 120_000 }, async () => {
+    const guard = guardFailing('NodeRestriction');
+    await expectGuardPasses(guard);
+    const says = /^admission plugins/m;
+    await besideFakeApiServer(guard, [
+      { args: ['--enable-admission-plugins=NamespaceLifecycle,NodeRestriction,LimitRanger'], passes: true },
+      { args: ['--enable-admission-plugins', 'NodeRestriction'], passes: true },
+      { args: ['--enable_admission_plugins=NodeRestriction'], passes: true },
+      { args: ['--enable-admission-plugins=LimitRanger', '--enable-admission-plugins=NodeRestriction'], passes: true },
+      { args: ['--enable-admission-plugins="NodeRestriction"', '--disable-admission-plugins=LimitRanger'], passes: true },
+      { args: ['--admission-control=NamespaceLifecycle,NodeRestriction'], passes: true },
+      // in both lists the API server refuses to start ("overlapped"); disabled alone, it is off (off by default)
+      { args: ['--enable-admission-plugins=NodeRestriction', '--disable-admission-plugins=NodeRestriction'], passes: false, says },
+      { args: ['--enable-admission-plugins=NodeRestriction', '--disable-admission-plugins', 'LimitRanger,NodeRestriction'], passes: false, says },
+      { args: ['--enable-admission-plugins=NodeRestriction', '--disable_admission_plugins="NodeRestriction"'], passes: false, says },
+      { args: ['--enable-admission-plugins=NamespaceLifecycle,LimitRanger'], passes: false, says },
+      { args: ['--enable-admission-plugins="LimitRanger,NodeRestriction"'], passes: false, says },
+      { args: ['--admission-control=NamespaceLifecycle'], passes: false, says },
+      { args: ['--admission-control=NodeRestriction', '--enable-admission-plugins=NodeRestriction'], passes: false, says },
+      { args: ['--', '--enable-admission-plugins=NodeRestriction'], passes: false, says },
+      { args: [], passes: false, says },
+    ]);
   });
 
   it('the CLI: break, check says what is broken, hint, giveup restores, and check has nothing left to grade', { timeout: 300_000 }, () => {
