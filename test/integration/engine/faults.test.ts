@@ -264,6 +264,22 @@ describe('every fault, end to end on one real cluster', () => {
     ]);
   });
 
+  it('the kubelet CA guard: the API server must name a CA file to verify the kubelets with, the last flag given counting', { timeout: 120_000 }, async () => {
+    const guard = guardFailing('without verifying their certificates');
+    await expectGuardPasses(guard);
+    const says = /kubelet certificate authority:/;
+    const ca = '/var/lib/kubernetes/ca.crt';
+    await besideFakeApiServer(guard, [
+      { args: [`--kubelet-certificate-authority=${ca}`], passes: true },
+      { args: ['--kubelet_certificate_authority', ca], passes: true },
+      { args: ['--kubelet-certificate-authority=/nonexistent', `--kubelet-certificate-authority=${ca}`], passes: true },
+      { args: [`--kubelet-certificate-authority=${ca}`, '--kubelet-certificate-authority='], passes: false, says },
+      { args: ['--kubelet-certificate-authority=/nonexistent'], passes: false, says },
+      { args: ['--kubelet-certificate-authority=/var/lib/kubernetes'], passes: false, says },
+      { args: [], passes: false, says },
+    ]);
+  });
+
   it('the CLI: break, check says what is broken, hint, giveup restores, and check has nothing left to grade', { timeout: 300_000 }, () => {
     const env = { HARDWAY_STATE: STATE };
     const broken = lab(['break', 'scheduler-stopped', '--lab', LAB], env, 120_000);
