@@ -207,6 +207,12 @@ describe('every fault, end to end on one real cluster', () => {
     const failure = await gradeGuard(guard);
     expect(failure, `the course's own cluster fails the guard: ${failure?.output}`).toBeUndefined();
   };
+  const expectGuardFails = async (guard: (typeof health.guards)[number], says: RegExp) => {
+    const failure = await gradeGuard(guard);
+    expect(failure, 'the guard passed').toBeDefined();
+    expect(failure!.check.fail).toBe(guard.fail);
+    expect(failure!.output).toMatch(says);
+  };
 
   it('the authorization guard reads the API server\'s modes: exactly Node and RBAC in any order and either flag form pass, anything beside them fails', { timeout: 120_000 }, async () => {
     const guard = guardFailing('Node and RBAC authorization');
@@ -278,6 +284,34 @@ describe('every fault, end to end on one real cluster', () => {
       { args: ['--kubelet-certificate-authority=/var/lib/kubernetes'], passes: false, says },
       { args: [], passes: false, says },
     ]);
+  });
+
+  it('the binding guard fails while anonymous users, or every signed-in user, may do everything or read Secrets, however granted', { timeout: 120_000 }, async () => {
+    const guard = guardFailing('Anonymous users');
+    await expectGuardPasses(guard);
+    const kubectl = (args: string) => provider.exec(LAB, 'server', ['bash', '-c', `kubectl --kubeconfig /root/admin.kubeconfig ${args}`], { timeoutMs: 30_000 });
+    const cases = [
+      { make: 'create clusterrolebinding guard-anonymous-admin --clusterrole=cluster-admin --user=system:anonymous', remove: 'delete clusterrolebinding guard-anonymous-admin', says: /allowed: system:anonymous \* \*; system:anonymous get secrets/ },
+      { make: 'create clusterrolebinding guard-unauthenticated-admin --clusterrole=cluster-admin --group=system:unauthenticated', remove: 'delete clusterrolebinding guard-unauthenticated-admin', says: /allowed: system:anonymous \*/ },
+      // a role of one's own: only the authorizer's answer tells
+      {
+        make: 'create clusterrole guard-secret-reader --verb=get,list --resource=secrets && kubectl --kubeconfig /root/admin.kubeconfig create clusterrolebinding guard-everyone-reads --clusterrole=guard-secret-reader --group=system:authenticated',
+        remove: 'delete clusterrolebinding guard-everyone-reads --ignore-not-found && kubectl --kubeconfig /root/admin.kubeconfig delete clusterrole guard-secret-reader',
+        says: /allowed: hardway-guard-nobody get secrets/,
+      },
+      // cluster-admin in one namespace: the cluster-wide questions say no, the bindings tell
+      { make: 'create rolebinding guard-anonymous-default-admin -n default --clusterrole=cluster-admin --group=system:unauthenticated', remove: 'delete rolebinding guard-anonymous-default-admin -n default', says: /cluster-admin bound to: RoleBinding\/guard-anonymous-default-admin Group\/system:unauthenticated/ },
+    ];
+    for (const { make, remove, says } of cases) {
+      const made = await kubectl(make);
+      expect(made.exitCode, made.stderr).toBe(0);
+      try {
+        await expectGuardFails(guard, says);
+      } finally {
+        await kubectl(remove);
+      }
+    }
+    await expectGuardPasses(guard);
   });
 
   it('the CLI: break, check says what is broken, hint, giveup restores, and check has nothing left to grade', { timeout: 300_000 }, () => {
