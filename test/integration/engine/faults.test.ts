@@ -286,6 +286,74 @@ describe('every fault, end to end on one real cluster', () => {
     ]);
   });
 
+  it('the encryption guard reads a Secret it writes back raw from the etcd the API server names: the flag must name a file, either form, the last one counting', { timeout: 120_000 }, async () => {
+    const guard = guardFailing('not stored encrypted');
+    const started = Date.now();
+    await expectGuardPasses(guard);
+    console.log(`encryption guard on the real cluster: ${Date.now() - started} ms`);
+    const etcd = '--etcd-servers=http://127.0.0.1:2379';
+    const config = '/var/lib/kubernetes/encryption-config.yaml';
+    try {
+      await besideFakeApiServer(guard, [
+        { args: [etcd, `--encryption-provider-config=${config}`], passes: true },
+        { args: ['--etcd-servers', 'http://127.0.0.1:2379', '--encryption-provider-config', config], passes: true },
+        { args: [etcd, '--encryption_provider_config=/nonexistent', `--encryption-provider-config=${config}`], passes: true },
+        { args: ['--etcd-servers=http://127.0.0.1:2399', '--etcd-servers-overrides=/secrets#http://127.0.0.1:2379', `--encryption-provider-config=${config}`], passes: true },
+        { args: [etcd, `--encryption-provider-config=${config}`, '--encryption-provider-config=/nonexistent'], passes: false, says: /not a file: \/nonexistent/ },
+        { args: [etcd, '--encryption-provider-config=/var/lib/kubernetes'], passes: false, says: /not a file/ },
+        { args: [etcd, `--encryption-provider-config=${config}`, '--encryption-provider-config='], passes: false, says: /given no encryption provider config/ },
+        { args: [etcd, '--', `--encryption-provider-config=${config}`], passes: false, says: /given no encryption provider config/ },
+        { args: [etcd], passes: false, says: /given no encryption provider config/ },
+        // the probe is looked for where the API server's flags say it keeps Secrets
+        { args: ['--etcd-servers=http://127.0.0.1:2399', `--encryption-provider-config=${config}`], passes: false, says: /stored in etcd \(http:\/\/127.0.0.1:2399\) as: nothing found/ },
+        { args: [etcd, '--etcd-prefix=/elsewhere', `--encryption-provider-config=${config}`], passes: false, says: /as: nothing found/ },
+      ]);
+    } finally {
+      // the cases that looked in the wrong place left their probes behind
+      await provider.exec(LAB, 'server', ['etcdctl', 'del', '--prefix', '/registry/secrets/kube-system/hardway-encryption-probe-']);
+    }
+    const left = await provider.exec(LAB, 'server', ['etcdctl', 'get', '--prefix', '--keys-only', '/registry/secrets/kube-system/hardway-']);
+    expect(left.stdout.trim()).toBe('');
+  });
+
+  it('the encryption guard fails on a running API server whose providers list starts with identity (Secrets written in plain text)', { timeout: 180_000 }, async () => {
+    const guard = guardFailing('not stored encrypted');
+    // A second real API server, on port 6444 beside the course's, with the same flags but an identity-first
+    // config (the course's aescbc key second, so it reads what the first wrote), no endpoint reconciler (it must
+    // not touch the kubernetes Service's endpoints) and its own audit log; run in its own PID and mount
+    // namespaces, where /root/admin.kubeconfig points at it and it is the only kube-apiserver. The guard runs
+    // there; leaving the namespace kills it.
+    const script = `set -e
+      dir=$(mktemp -d) && cat > "$dir/guard.sh"
+      key=$(awk '/secret:/ {print $2}' /var/lib/kubernetes/encryption-config.yaml)
+      printf '%s\\n' 'kind: EncryptionConfiguration' 'apiVersion: apiserver.config.k8s.io/v1' 'resources:' '  - resources: [secrets]' \\
+        '    providers:' '      - identity: {}' '      - aescbc:' '          keys:' '            - name: key1' "              secret: $key" > "$dir/identity-first.yaml"
+      sed 's|https://127.0.0.1:6443|https://127.0.0.1:6444|' /root/admin.kubeconfig > "$dir/admin.kubeconfig"
+      pid=$(pgrep -xo kube-apiserver) && exe=$(readlink /proc/$pid/exe)
+      tail -z -n +2 /proc/$pid/cmdline | grep -zv -e '^--encryption-provider-config=' -e '^--audit-log-path=' > "$dir/args"
+      printf '%s\\0' --secure-port=6444 --endpoint-reconciler-type=none --encryption-provider-config="$dir/identity-first.yaml" --audit-log-path="$dir/audit.log" >> "$dir/args"
+      unshare --pid --fork --mount-proc bash -c '
+        dir=$1
+        mount --bind "$dir/admin.kubeconfig" /root/admin.kubeconfig
+        xargs -0 -a "$dir/args" "$2" > "$dir/apiserver.log" 2>&1 &
+        start=$(date +%s%N)
+        until [ "$(kubectl get --raw /readyz --kubeconfig /root/admin.kubeconfig 2>/dev/null)" = ok ]; do
+          [ $(( ($(date +%s%N) - start) / 1000000000 )) -lt 120 ] || { echo "the second API server did not get ready:"; tail -5 "$dir/apiserver.log"; exit 2; }
+          sleep 0.5
+        done
+        echo "second API server ready in $(( ($(date +%s%N) - start) / 1000000 )) ms"
+        bash "$dir/guard.sh" && echo GUARD-PASSED || echo GUARD-FAILED' _ "$dir" "$exe"
+      rm -rf "$dir"`;
+    const started = Date.now();
+    const result = await provider.exec(LAB, 'server', ['bash', '-c', script], { input: guard.run, timeoutMs: 170_000 });
+    console.log(`identity-first case: ${Date.now() - started} ms; ${result.stdout.split('\n')[0]}`);
+    expect(result.stdout, result.stderr).toContain('GUARD-FAILED');
+    // the guard's own verdict: it read the probe back in identity's plain form (k8s, a NUL, then protobuf)
+    expect(result.stdout).toMatch(/stored in etcd \(http:\/\/127.0.0.1:2379\) as: k8s\./);
+    // and the course's API server is still the one answering, with encryption
+    await expectGuardPasses(guard);
+  });
+
   it('the binding guard fails while anonymous users, or every signed-in user, may do everything or read Secrets, however granted', { timeout: 120_000 }, async () => {
     const guard = guardFailing('Anonymous users');
     await expectGuardPasses(guard);
