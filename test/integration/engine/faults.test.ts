@@ -382,6 +382,43 @@ describe('every fault, end to end on one real cluster', () => {
     await expectGuardPasses(guard);
   });
 
+  it('the TLS guard finds skipped verification in any kubeconfig a machine keeps or a component was given, however YAML spells true, and in a kubectl alias', { timeout: 180_000 }, async () => {
+    const guard = guardFailing('skips TLS verification');
+    let started = Date.now();
+    await expectGuardPasses(guard);
+    console.log(`TLS guard on the real cluster: ${Date.now() - started} ms`);
+    const cluster = (skip: string) => `apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://server.kubernetes.local:6443\n    ${skip}\n  name: x\n`;
+    const cases: { machine: 'jumpbox' | 'server' | 'node-0' | 'node-1'; file: string; content: string; process?: string; passes?: boolean }[] = [
+      { machine: 'jumpbox', file: '/root/skip.kubeconfig', content: cluster('insecure-skip-tls-verify: true') },
+      { machine: 'node-0', file: '/var/lib/kubelet/skip.kubeconfig', content: cluster('insecure-skip-tls-verify: true') },
+      { machine: 'jumpbox', file: '/root/.kube/other', content: cluster('insecure-skip-tls-verify: "true"') },
+      { machine: 'server', file: '/etc/kubernetes/skip.yaml', content: cluster('insecure-skip-tls-verify:   yes # for now') },
+      { machine: 'node-1', file: '/var/lib/kube-proxy/skip.json', content: '{"clusters": [{"name": "x", "cluster": {"server": "https://server.kubernetes.local:6443", "insecure-skip-tls-verify": true}}]}' },
+      // a kubeconfig anywhere, given to a running component (a fake kubelet here)
+      { machine: 'node-1', file: '/tmp/hidden.kubeconfig', content: cluster('insecure-skip-tls-verify: True'), process: 'kubelet' },
+      { machine: 'jumpbox', file: '/root/.bash_aliases', content: "alias kubectl='kubectl --insecure-skip-tls-verify'\n" },
+      // not skipping, or only once typed
+      { machine: 'node-0', file: '/var/lib/kubelet/verify.kubeconfig', content: cluster('insecure-skip-tls-verify: false'), passes: true },
+      { machine: 'jumpbox', file: '/root/.bash_history', content: 'kubectl --insecure-skip-tls-verify get nodes\n', passes: true },
+      { machine: 'jumpbox', file: '/root/.bash_aliases', content: "alias kubectl='kubectl --insecure-skip-tls-verify=false'\n", passes: true },
+    ];
+    for (const { machine, file, content, process: fake, passes } of cases) {
+      // a fake component: bash under the component's name, given the file as its --kubeconfig, for the case's time
+      const script = `printf %s "$1" > "$2"${fake ? ` && cp /bin/bash /tmp/${fake} && (/tmp/${fake} -c 'sleep 60; :' ${fake} --kubeconfig="$2" > /dev/null 2>&1 & echo $! > /tmp/fake.pid)` : ''}`;
+      const made = await provider.exec(LAB, machine, ['bash', '-c', script, '_', content, file], { timeoutMs: 10_000 });
+      expect(made.exitCode, made.stderr).toBe(0);
+      try {
+        started = Date.now();
+        if (passes) await expectGuardPasses(guard);
+        else await expectGuardFails(guard, new RegExp(`${machine}: .*${file.replace(/\./g, '\\.')}`));
+        console.log(`TLS guard, ${machine} ${file}: ${Date.now() - started} ms`);
+      } finally {
+        await provider.exec(LAB, machine, ['bash', '-c', `rm -f "$1"${fake ? ` && kill $(cat /tmp/fake.pid) && rm -f /tmp/${fake} /tmp/fake.pid` : ''}`, '_', file]);
+      }
+    }
+    await expectGuardPasses(guard);
+  });
+
   it('the CLI: break, check says what is broken, hint, giveup restores, and check has nothing left to grade', { timeout: 300_000 }, () => {
     const env = { HARDWAY_STATE: STATE };
     const broken = lab(['break', 'scheduler-stopped', '--lab', LAB], env, 120_000);
