@@ -419,6 +419,21 @@ describe('every fault, end to end on one real cluster', () => {
     await expectGuardPasses(guard);
   });
 
+  it('every guard\'s cost on the healthy cluster, one at a time', { timeout: 120_000 }, async () => {
+    for (const guard of health.guards) {
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const started = Date.now();
+        expect(await gradeGuard(guard)).toBeUndefined();
+        times.push(Date.now() - started);
+      }
+      console.log(`guard cost ${guard.machine} ${times.join('/')} ms: ${guard.fail.slice(0, 60)}`);
+    }
+    const started = Date.now();
+    expect((await checkHealth(provider, LAB, health)).failures).toEqual([]);
+    console.log(`every health check and guard at once (lab check's grading beside a fault's own checks): ${Date.now() - started} ms`);
+  });
+
   it('the CLI: break, check says what is broken, hint, giveup restores, and check has nothing left to grade', { timeout: 300_000 }, () => {
     const env = { HARDWAY_STATE: STATE };
     const broken = lab(['break', 'scheduler-stopped', '--lab', LAB], env, 120_000);
