@@ -2,11 +2,11 @@ import { LabEngine, REAL_SETUP, type Course, type LabSetup } from '../engine/lab
 import { clearProgress, stepKey } from '../engine/progress.ts';
 import { LabError } from '../util/errors.ts';
 import { Progress } from '../util/output.ts';
+import { RateLimiter } from '../util/rate-limit.ts';
 import { LabApi, type ApiAnswer } from '../web/api.ts';
 import { TerminalRegistry } from '../web/terminals.ts';
 import type { MachineProvider, Terminal } from '../../vm/provider.ts';
 import { placeLab, labMemory, headroom, type EngineFacts, type RoomEngine } from './engines.ts';
-import { RateLimiter } from './rate-limit.ts';
 import { hashToken, newToken, sameHash, type EventRow, type LabRow, type LearnerRow, type RoomRow, type RoomStore } from './store.ts';
 
 /** How much of a machine's terminal output a peek starts with. */
@@ -105,6 +105,8 @@ export interface LearnerView {
 }
 
 const DEFAULT_STUCK_MS = 10 * 60_000;
+/** Joins one address may make (a burst, then a steady rate), and all addresses together: a flood is refused with the seconds to wait. */
+const JOIN_LIMITS = { perKey: { burst: 5, perMinute: 5 }, all: { burst: 40, perMinute: 120 } };
 const PASSING_KINDS = new Set(['check', 'solve', 'fault-fixed']);
 
 /**
@@ -133,7 +135,7 @@ export class Room {
     this.setup = options.setup ?? REAL_SETUP;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
-    this.limiter = options.limiter ?? new RateLimiter();
+    this.limiter = options.limiter ?? new RateLimiter(JOIN_LIMITS);
   }
 
   get row(): RoomRow {

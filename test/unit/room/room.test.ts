@@ -3,8 +3,8 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate, openRoomDb, schemaVersion } from '../../../src/room/db.ts';
 import { placeLab, type EngineLoad } from '../../../src/room/engines.ts';
-import { RateLimiter } from '../../../src/room/rate-limit.ts';
 import { JoinRefused, learnersCsv } from '../../../src/room/room.ts';
+import { RateLimiter } from '../../../src/util/rate-limit.ts';
 import { hashToken, validRoomName } from '../../../src/room/store.ts';
 import { fakeRoom, GiB, labsSettled, FakeEngine } from '../../helpers/fake-room.ts';
 
@@ -56,18 +56,6 @@ describe('placing labs on engines', () => {
   });
 });
 
-describe('the join rate limit', () => {
-  it('allows a burst per address, then says how long to wait; others are not affected; it refills', () => {
-    let now = 0;
-    const limiter = new RateLimiter(3, 6, 100, 100, () => now);
-    expect([1, 2, 3].map(() => limiter.take('a'))).toEqual([null, null, null]);
-    expect(limiter.take('a')).toBe(10);
-    expect(limiter.take('b')).toBeNull();
-    now += 10_000;
-    expect(limiter.take('a')).toBeNull();
-  });
-});
-
 describe('a room on fake engines', () => {
   it('pre-warms labs at its chapter, spread over the engines by headroom', async () => {
     const world = fakeRoom({ prewarm: 3 }, [8 * GiB, 12 * GiB]);
@@ -102,7 +90,7 @@ describe('a room on fake engines', () => {
 
   it('a join takes a pre-warmed lab at once; with none left it builds one; wrong codes, bad names and floods are refused', async () => {
     const world = fakeRoom({ prewarm: 1 });
-    const { room, store } = await world.open({ limiter: new RateLimiter(4, 4, 100, 100) });
+    const { room, store } = await world.open({ limiter: new RateLimiter({ perKey: { burst: 4, perMinute: 4 }, all: { burst: 100, perMinute: 100 } }) });
     await labsSettled(room);
     const code = room.row.join_code;
     expect(() => room.join('WRONG1', 'Ann', 'ip-a')).toThrow(/not the join code/);
