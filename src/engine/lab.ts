@@ -275,7 +275,10 @@ export class LabEngine {
    * to be healthy yet) have every passed step graded until it passes again.
    */
   private async restore(snapshot: Snapshot): Promise<void> {
-    await updateProgress(this.lab, () => ({ chapter: Math.min(snapshot.chapter + 1, this.lastChapter), passed: [...snapshot.passed], hintsShown: {} }));
+    // Its steps pass as of now, in this lab: the snapshot's lab passed them at other times.
+    const now = new Date().toISOString();
+    const passedAt = Object.fromEntries(snapshot.passed.map((key) => [key, now]));
+    await updateProgress(this.lab, () => ({ chapter: Math.min(snapshot.chapter + 1, this.lastChapter), passed: [...snapshot.passed], passedAt, hintsShown: {} }));
     const built = this.builtChapter;
     await this.settle(snapshot.chapter, `restoring snapshot ${snapshot.id}`, built !== undefined && snapshot.chapter >= built);
   }

@@ -31,6 +31,19 @@ describe('the engine: steps', () => {
     expect(engine.position().step?.id).toBe('a2');
   });
 
+  it('records when each step first passed: a check that passes again keeps the first time', async () => {
+    const { engine, provider } = fakeLab();
+    await engine.up();
+    const before = new Date().toISOString();
+    provider.factsOf('unit').add('a1');
+    await engine.check('1/a1');
+    const first = readProgress('unit').passedAt!['1/a1']!;
+    expect(first >= before && first <= new Date().toISOString()).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await engine.check('1/a1');
+    expect(readProgress('unit').passedAt).toEqual({ '1/a1': first });
+  });
+
   it('the hint ladder climbs one rung per call and stays on the last', async () => {
     const { engine } = fakeLab();
     const texts = [];
