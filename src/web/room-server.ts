@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { findMachine } from '../lab/topology.ts';
-import { JoinRefused, learnersCsv, type LabRuntime, type Room } from '../room/room.ts';
+import { JoinRefused, type LabRuntime, type Room } from '../room/room.ts';
 import { LabError } from '../util/errors.ts';
 import { HttpError, SAFETY_HEADERS as BASE_HEADERS, bearerOf, bracketed, cookieOf, isLoopback, listen, parseUrl, readJson as readJsonUpTo, refuseUpgrade, sendJson as sendJsonWith, serveFile as serveFileWith } from './http.ts';
 import { DEFAULT_LIMITS, LearnerLimits, sendRefusal, type Limits } from './limits.ts';
@@ -178,12 +178,11 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
         });
       }
       if (path === '/board/api/export') {
-        const record = room.exportRecord();
         if (url.searchParams.get('format') === 'csv') {
           response.writeHead(200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${room.row.name}.csv"`, ...SAFETY_HEADERS });
-          return void response.end(learnersCsv(record.learners));
+          return void response.end(room.exportCsv());
         }
-        return sendJson(response, 200, record);
+        return sendJson(response, 200, room.exportRecord());
       }
     }
     if (method === 'POST') {

@@ -158,7 +158,7 @@ describe('lab room serve: who reaches what', () => {
     expect((await call('/room/api/notices', { token })).status).toBe(401);
 
     const csv = await call('/board/api/export?format=csv', { token });
-    expect(await csv.text()).toMatch(/^name,lab,.*\nAnn,day-1,.*proxy-gone\nBob,day-2,.*proxy-gone\n$/s);
+    expect(await csv.text()).toMatch(/^name,lab,.*,active_fault,passed_at_1\/a1,.*,passed_at_3\/c2\nAnn,day-1,.*,proxy-gone,\d{4}-[^\n]*\nBob,day-2,.*,proxy-gone,\d{4}-[^\n]*\n$/);
 
     expect((await call('/board/api/break', { token, raw: '{not json' })).status).toBe(400);
     expect((await call('/board/api/break', { token, body: { learners: 'some' } })).status).toBe(400);
