@@ -16,8 +16,9 @@ export interface Limits {
  * The defaults, from what the page does: while a job runs it reads /api/state every second, the log
  * timeline every 2 s and the map every 5 s (each poll waits for its previous answer), the room's
  * notices every 2 s, and it opens a shell per machine it shows plus a second one for watches. That
- * is about 150 calls and 42 reads a minute a tab: two tabs, with Check clicked every few seconds, stay
- * below half of each rate. A script that asks for logs as fast as it can is refused within 2 s.
+ * is about 130 calls and 42 reads a minute a tab: two tabs, with Check clicked every few seconds, stay
+ * inside every limit (under half the calls, 70 % of the reads). A script that asks for logs as fast as
+ * it can is refused within 2 s.
  */
 export const DEFAULT_LIMITS: Limits = {
   calls: { rate: { burst: 120, perMinute: 600 }, inFlight: 16 },
