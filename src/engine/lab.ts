@@ -181,7 +181,7 @@ export class LabEngine {
    * A new lab starts from the newest snapshot whose key matches the course (see restore), and
    * replays only the chapters after it.
    */
-  up(chapter?: number, options: UpOptions = {}): Promise<MachineHealth[]> {
+  async up(chapter?: number, options: UpOptions = {}): Promise<MachineHealth[]> {
     return this.exclusive(chapter === undefined ? 'starting the machines' : `bringing the lab up at chapter ${chapter}`, () => this.bringUp(chapter, options));
   }
 
@@ -375,7 +375,7 @@ export class LabEngine {
    * pass now. The machines are stopped for it (etcd and containerd are consistent on disk), then
    * started again, and what a stop loses (routes) is solved again.
    */
-  snapshot(): Promise<Snapshot> {
+  async snapshot(): Promise<Snapshot> {
     return this.exclusive('keeping a snapshot', () => this.keepSnapshot());
   }
 
@@ -511,7 +511,7 @@ export class LabEngine {
   }
 
   /** Removes every machine, network and volume of the lab, and forgets its progress and fault. */
-  down(): Promise<void> {
+  async down(): Promise<void> {
     return this.exclusive('removing the lab', () => this.removeLab());
   }
 
@@ -521,7 +521,7 @@ export class LabEngine {
   }
 
   /** A new lab of the same name at the start of `chapter`. */
-  reset(chapter: number, options: UpOptions = {}): Promise<MachineHealth[]> {
+  async reset(chapter: number, options: UpOptions = {}): Promise<MachineHealth[]> {
     chapterByNumber(this.course.chapters, chapter);
     return this.exclusive(`resetting the lab to chapter ${chapter}`, async () => {
       await this.removeLab();
@@ -534,7 +534,7 @@ export class LabEngine {
   }
 
   /** With a fault active (and no step named), grades its fix; else grades a step and records a pass. */
-  check(name?: string): Promise<CheckResult> {
+  async check(name?: string): Promise<CheckResult> {
     return this.exclusive(name ? `checking ${name}` : 'a check', () => this.grade(name));
   }
 
@@ -576,7 +576,7 @@ export class LabEngine {
   }
 
   /** Runs a step's solution and grades it; a solution that fails to run throws SolveError. */
-  solve(name?: string): Promise<{ chapter: Chapter; step: Step; outcome: CheckOutcome }> {
+  async solve(name?: string): Promise<{ chapter: Chapter; step: Step; outcome: CheckOutcome }> {
     return this.exclusive(name ? `solving ${name}` : 'a solution', async () => {
       const { chapter, step } = this.step(name);
       await this.ready(chapter.number);
@@ -598,7 +598,7 @@ export class LabEngine {
   }
 
   /** Breaks a healthy cluster with one fault; a random one (or one asked to be hidden) stays hidden until the learner gives up. */
-  breakCluster(request: BreakRequest, random: () => number = Math.random): Promise<Fault> {
+  async breakCluster(request: BreakRequest, random: () => number = Math.random): Promise<Fault> {
     return this.exclusive('breaking the cluster', () => this.inject(request, random));
   }
 
@@ -618,7 +618,7 @@ export class LabEngine {
   }
 
   /** Applies the active fault's fix and waits for a healthy cluster; the fault is cleared once it is. */
-  giveUp(): Promise<{ fault: Fault; fix: ActionsOutcome; outcome: CheckOutcome }> {
+  async giveUp(): Promise<{ fault: Fault; fix: ActionsOutcome; outcome: CheckOutcome }> {
     return this.exclusive("applying the fault's fix", () => this.applyFix());
   }
 
@@ -637,7 +637,7 @@ export class LabEngine {
   }
 
   /** Restores a healthy cluster whatever happened: the active fault's fix, then every step re-checked and re-solved where broken. */
-  heal(): Promise<{ fix: ActionsOutcome | null; outcome: CheckOutcome }> {
+  async heal(): Promise<{ fix: ActionsOutcome | null; outcome: CheckOutcome }> {
     return this.exclusive('healing the cluster', () => this.restoreHealth());
   }
 

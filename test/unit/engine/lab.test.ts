@@ -131,6 +131,13 @@ describe('the engine: one action at a time in a lab', () => {
     expect(solved.status === 'fulfilled' && solved.value.outcome.passed).toBe(true);
   });
 
+  it('a bad request is a rejection, not a throw, and holds no turn', async () => {
+    const { engine } = await slowLab();
+    await expect(engine.reset(9)).rejects.toThrow(/there is no chapter 9/);
+    await expect(engine.up(9)).rejects.toThrow(/there is no chapter 9/);
+    expect((await engine.solve('1/a1')).outcome.passed).toBe(true);
+  });
+
   it('labs do not wait for each other', async () => {
     const provider = new SlowProvider();
     const first = fakeLab(undefined, provider, 'one');
