@@ -42,7 +42,7 @@ export type Admission = { ok: true; release: () => void } | { ok: false; refusal
 
 /** When a refusal for work in flight may be retried: by then a poll or a check has usually answered. */
 const IN_FLIGHT_RETRY_S = 2;
-const NEXT = 'wait that long: the page tries again by itself, and a script should honour Retry-After';
+const NEXT = "wait that long, then try again (the page's own polls do; a script should honour Retry-After)";
 
 interface Class {
   what: string;
