@@ -1,0 +1,15 @@
+# The grader's entrypoint (sh): its programs, written from the environment it was created with, then the
+# listener through which another machine's checks reach this machine's grader instead of its sshd.
+set -eu
+d=/run/hardway-grader
+mkdir -p "$d/bin" "$d/kube-cache" "$d/empty"
+printf '%s' "$HARDWAY_GRADER_SETUP" > "$d/grade.pl"
+printf '%s' "$HARDWAY_GRADER_RUN" > "$d/grade.sh"
+printf '%s' "$HARDWAY_GRADER_SERVE" > "$d/serve.sh"
+printf '%s' "$HARDWAY_GRADER_SSH" > "$d/bin/ssh"
+chmod 755 "$d/bin/ssh"
+(umask 077 && printf '%s' "$HARDWAY_GRADER_KEY" > "$d/key")
+printf '%s' "$HARDWAY_GRADER_MACHINE" > "$d/machine"
+# -t: a check may run for minutes after the request has been read
+socat -t 330 TCP-LISTEN:10990,fork,reuseaddr EXEC:"bash $d/serve.sh" &
+exec sleep infinity
