@@ -11,5 +11,6 @@ chmod 755 "$d/bin/ssh"
 (umask 077 && printf '%s' "$HARDWAY_GRADER_KEY" > "$d/key")
 printf '%s' "$HARDWAY_GRADER_MACHINE" > "$d/machine"
 # -t: a check may run for minutes after the request has been read
-socat -t 330 TCP-LISTEN:10990,fork,reuseaddr EXEC:"bash $d/serve.sh" &
+# (again if it ends: a learner may kill it, or hold the port for a while)
+while :; do socat -t 330 TCP-LISTEN:10990,fork,reuseaddr EXEC:"bash $d/serve.sh"; sleep 1; done &
 exec sleep infinity
