@@ -2,7 +2,7 @@
 # listener through which another machine's checks reach this machine's grader instead of its sshd.
 set -eu
 d=/run/hardway-grader
-mkdir -p "$d/bin" "$d/kube-cache" "$d/empty"
+mkdir -p "$d/bin" "$d/kube-cache" "$d/empty" "$d/stage/grader-usr" "$d/stage/machine-usr"
 printf '%s' "$HARDWAY_GRADER_SETUP" > "$d/grade.pl"
 printf '%s' "$HARDWAY_GRADER_RUN" > "$d/grade.sh"
 printf '%s' "$HARDWAY_GRADER_SERVE" > "$d/serve.sh"
