@@ -139,23 +139,45 @@ const token = fromUrl ?? document.querySelector<HTMLMetaElement>('meta[name="har
 
 const headers = (): HeadersInit => ({ 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) });
 
+/** A refusal in the server's words: a 429 says what was limited and in how many seconds to try again (`retryAfterS`). */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly retryAfterS: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/** The answer's JSON body; one that is not JSON (a proxy's error page) is said as its status. */
+const bodyOf = async (response: Response): Promise<Record<string, unknown>> =>
+  (await response.json().catch(() => ({ error: `the server answered ${response.status}` }))) as Record<string, unknown>;
+
+async function refusal(response: Response): Promise<ApiError> {
+  const retry = Number(response.headers.get('Retry-After'));
+  return new ApiError(String((await bodyOf(response)).error), response.status, Number.isFinite(retry) && retry > 0 ? retry : null);
+}
+
 export async function fetchState(): Promise<LabState> {
   const response = await fetch('./api/state', { headers: headers() });
-  if (!response.ok) throw new Error(((await response.json()) as { error: string }).error);
+  if (!response.ok) throw await refusal(response);
   return (await response.json()) as LabState;
 }
 
-/** POSTs to the API; a refusal (400, 409, …) comes back as an answer with the server's words, not an exception. */
+/** POSTs to the API; a refusal (400, 409, 429, …) comes back as an answer with the server's words, not an exception. */
 export async function post<T>(path: string, body: object = {}): Promise<Answer<T>> {
   const response = await fetch(`./api/${path}`, { method: 'POST', headers: headers(), body: JSON.stringify(body) });
-  const parsed = (await response.json().catch(() => ({ error: `the server answered ${response.status}` }))) as Record<string, unknown>;
+  const parsed = await bodyOf(response);
   if (response.ok) return { ok: true, status: response.status, body: parsed as T };
   return { ok: false, status: response.status, ...(parsed as { error: string; next?: string; failures?: Failure[]; job?: Job }) };
 }
 
+/** A step's check, hint or solve; a refusal (a 429 too) comes back as the result's error, in the server's words. */
 export async function stepAction(action: 'check' | 'hint' | 'solve', chapter: number, step: string): Promise<StepResult> {
   const response = await fetch(`./api/${action}`, { method: 'POST', headers: headers(), body: JSON.stringify({ chapter, step }) });
-  return (await response.json()) as StepResult;
+  const body = (await bodyOf(response)) as StepResult;
+  return response.ok ? body : { error: body.error ?? `the server answered ${response.status}` };
 }
 
 export function terminalUrl(machine: string, client: string, seen: number, columns: number, rows: number): string {
@@ -183,10 +205,11 @@ export interface LogFilter {
   grep: string;
 }
 
+/** The log lines since a moment; a refusal (429: too many reads) throws an ApiError with the server's words. */
 export async function fetchLogs(since: number, filter: LogFilter): Promise<LogLine[]> {
   const params = new URLSearchParams({ since: String(since), component: filter.component, level: filter.level, grep: filter.grep });
   const response = await fetch(`./api/logs?${params}`, { headers: headers() });
-  if (!response.ok) return [];
+  if (!response.ok) throw await refusal(response);
   return ((await response.json()) as { entries: LogLine[] }).entries;
 }
 
@@ -198,7 +221,7 @@ export type { Traceable } from '../src/trace/collect.ts';
 /** GETs a route; a refusal comes back as an answer with the server's words. */
 async function get<T>(path: string): Promise<Answer<T>> {
   const response = await fetch(`./api/${path}`, { headers: headers() });
-  const parsed = (await response.json().catch(() => ({ error: `the server answered ${response.status}` }))) as Record<string, unknown>;
+  const parsed = await bodyOf(response);
   if (response.ok) return { ok: true, status: response.status, body: parsed as T };
   return { ok: false, status: response.status, ...(parsed as { error: string; next?: string }) };
 }

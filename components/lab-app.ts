@@ -1,7 +1,7 @@
 import { LitElement, css, html } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
 import { repeat } from 'lit/directives/repeat.js';
-import { fetchState, post, stepAction, type Answer, type FaultCheck, type Job, type LabState, type StepResult } from './api.ts';
+import { ApiError, fetchState, post, stepAction, type Answer, type FaultCheck, type Job, type LabState, type StepResult } from './api.ts';
 import type { StepSelection } from './chapter-list.ts';
 import type { FaultAction } from './fault-panel.ts';
 import type { LabAction } from './lab-panel.ts';
@@ -167,7 +167,8 @@ export class LabApp extends LitElement {
       else if (state.binaries.build?.state === 'building') this.pollTimer = window.setTimeout(() => void this.load(), BUILD_POLL_MS);
     } catch (error) {
       if (!this.state) this.error = error instanceof Error ? error.message : String(error);
-      else this.pollTimer = window.setTimeout(() => void this.load(), POLL_MS * 3);
+      // Refused for asking too often (429), it waits as long as the server says before asking again.
+      else this.pollTimer = window.setTimeout(() => void this.load(), Math.max(POLL_MS * 3, error instanceof ApiError && error.retryAfterS ? error.retryAfterS * 1000 : 0));
     }
   }
 

@@ -1,11 +1,12 @@
 import { LitElement, css, html } from 'lit';
 import { anatomyOf } from '../src/logs/anatomy.ts';
 import { LogFollower } from '../src/logs/follow.ts';
-import { fetchLogs, type LogFilter, type LogLine } from './api.ts';
+import { ApiError, fetchLogs, type LogFilter, type LogLine } from './api.ts';
 import { logEntry } from './log-entry.ts';
 
 const MAX_LINES = 1000;
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'];
+const POLL_MS = 2000;
 const COLOURS = ['#59c2ff', '#d2a6ff', '#ffb454', '#91b362', '#39bae6', '#f07178', '#95e6cb', '#e6b673'];
 
 /**
@@ -13,9 +14,11 @@ const COLOURS = ['#59c2ff', '#d2a6ff', '#ffb454', '#91b362', '#39bae6', '#f07178
  * This lab's known noise is dimmed; clicking a line explains it (its format's fields, and the catalog's word).
  */
 export class LogTimeline extends LitElement {
-  static override properties = { components: { attribute: false }, lines: { state: true }, filter: { state: true }, opened: { state: true } };
+  static override properties = { components: { attribute: false }, lines: { state: true }, filter: { state: true }, opened: { state: true }, refused: { state: true } };
   declare components: string[];
   declare private lines: LogLine[];
+  /** Why the last read was refused (too many reads: the server says when to try again), until one succeeds. */
+  declare private refused: string;
   declare private filter: LogFilter;
   declare private opened: LogLine | null;
   private follower = new LogFollower(Date.now() - 5 * 60_000);
@@ -40,6 +43,7 @@ export class LogTimeline extends LitElement {
     .warn { color: #ffb454; }
     .error, .fatal { color: #f07178; }
     .debug { color: #5c6773; }
+    .refused { margin: 0 8px; color: #ffb454; }
     li { cursor: pointer; }
     li.noise { opacity: 0.45; }
     li[aria-expanded='true'] { background: #1a2733; }
@@ -55,6 +59,7 @@ export class LogTimeline extends LitElement {
     this.lines = [];
     this.filter = { component: '', level: '', grep: '' };
     this.opened = null;
+    this.refused = '';
   }
 
   override connectedCallback(): void {
@@ -70,8 +75,19 @@ export class LogTimeline extends LitElement {
   private async poll(): Promise<void> {
     const round = this.round;
     const started = Date.now();
-    const fresh = await fetchLogs(this.follower.since, this.filter).catch(() => []);
+    let fresh: LogLine[];
+    try {
+      fresh = await fetchLogs(this.follower.since, this.filter);
+    } catch (error) {
+      if (round !== this.round) return;
+      // The lines shown stay and nothing is skipped: the next read asks from the same moment, as late as the server said.
+      this.refused = error instanceof Error ? error.message : String(error);
+      const wait = error instanceof ApiError && error.retryAfterS ? Math.max(POLL_MS, error.retryAfterS * 1000) : POLL_MS;
+      this.timer = window.setTimeout(() => void this.poll(), wait);
+      return;
+    }
     if (round !== this.round) return;
+    this.refused = '';
     const added = this.follower.fresh(fresh);
     this.follower.polled(started);
     if (added.length > 0) {
@@ -80,7 +96,7 @@ export class LogTimeline extends LitElement {
       this.lines = [...this.lines, ...added].slice(-MAX_LINES);
       if (atBottom) void this.updateComplete.then(() => list?.scrollTo({ top: list.scrollHeight }));
     }
-    this.timer = window.setTimeout(() => void this.poll(), 2000);
+    this.timer = window.setTimeout(() => void this.poll(), POLL_MS);
   }
 
   /** A new filter starts the timeline afresh from five minutes ago. */
@@ -127,6 +143,7 @@ export class LogTimeline extends LitElement {
         </select>
         <input aria-label="grep" placeholder="contains…" @change=${(e: Event) => this.refilter({ grep: (e.target as HTMLInputElement).value })} />
       </form>
+      ${this.refused ? html`<p class="refused" role="status">${this.refused}</p>` : ''}
       <ol aria-label="log timeline">
         ${this.lines.map(
           (line) => html`<li class="${line.severity} ${line.known?.expected ? 'noise' : ''}" aria-expanded=${this.opened === line ? 'true' : 'false'}

@@ -3,7 +3,7 @@ import { Terminal } from '@xterm/xterm';
 import xtermStyles from '@xterm/xterm/css/xterm.css?inline';
 import { LitElement, css, html, unsafeCSS, type PropertyValues } from 'lit';
 import { terminalUrl } from './api.ts';
-import { shellClientId, type Shell } from './shell-client.ts';
+import { CLOSE_LIMITED, limitedRetryMs, shellClientId, type Shell } from './shell-client.ts';
 
 /** One browser tab keeps its shells on each machine across reconnects and reloads. */
 const clientId = sessionStorage.getItem('hardway-client') ?? crypto.randomUUID();
@@ -36,7 +36,9 @@ export class MachineTerminal extends LitElement {
   declare active: boolean;
   /** The lab's machines as of this generation: a lab replaced since gets new shells, not the old ones' sessions. */
   declare generation: number;
-  declare private connection: 'connecting' | 'open' | 'reconnecting' | 'ended' | 'replaced';
+  declare private connection: 'connecting' | 'open' | 'reconnecting' | 'ended' | 'replaced' | 'limited';
+  /** Why the server refused the terminal for now (its limits), shown until it opens. */
+  private limitedReason = '';
 
   private terminal?: Terminal;
   private fit = new FitAddon();
@@ -58,7 +60,7 @@ export class MachineTerminal extends LitElement {
   }
 
   override render() {
-    const status = { connecting: 'connecting…', open: '', reconnecting: 'reconnecting…', ended: 'shell ended — reload to start a new one', replaced: 'open in another tab — reload to use it here' }[this.connection];
+    const status = { connecting: 'connecting…', open: '', reconnecting: 'reconnecting…', ended: 'shell ended — reload to start a new one', replaced: 'open in another tab — reload to use it here', limited: this.limitedReason }[this.connection];
     return html`<div class="screen"></div>${status ? html`<div class="status">${status}</div>` : ''}`;
   }
 
@@ -121,6 +123,12 @@ export class MachineTerminal extends LitElement {
       // 4000: the shell exited; 4001: another tab took this shell over. Reconnecting would start or steal a shell.
       if (event.code === 4000 || event.code === 4001) {
         this.connection = event.code === 4000 ? 'ended' : 'replaced';
+        return;
+      }
+      if (event.code === CLOSE_LIMITED) {
+        this.limitedReason = event.reason;
+        this.connection = 'limited';
+        setTimeout(() => this.connect(), limitedRetryMs(event.reason));
         return;
       }
       this.connection = 'reconnecting';

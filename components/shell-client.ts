@@ -10,3 +10,12 @@ export function shellClientId(client: string, generation: number, shell: Shell):
   const first = generation ? `${client}.${generation}` : client;
   return shell === 1 ? first : `${first}.shell${shell}`;
 }
+
+/** Closed by the server's limits (too many terminals, or opened too fast): the reason says when to try again. */
+export const CLOSE_LIMITED = 4003;
+
+/** How long a terminal refused by the limits waits before it tries again: the "try again in N s" of its reason, else 10 s. */
+export function limitedRetryMs(reason: string): number {
+  const seconds = Number(/try again in (\d+) s/.exec(reason)?.[1]);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 10_000;
+}

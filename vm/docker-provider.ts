@@ -6,6 +6,7 @@ import { machineCgroupParent } from './device-wall.ts';
 import { connectEngine, probeEngine } from './engine.ts';
 import { execScripts, type ScriptResult } from './exec-scripts.ts';
 import { ensureMachineImage, imageTag } from './image.ts';
+import { GRADER_LABEL, GRADER_TOOLS_LABEL, gradedCommand, graderContainerOptions, graderIsCurrent, graderKey, graderName } from './grader.ts';
 import { publishPodImages } from './pod-images.ts';
 import type { EngineState, ExecOptions, ExecResult, LabNetwork, Machine, MachineProvider, MachineSpec, PodImage, SnapshotRecord, SnapshotShape, Terminal } from './provider.ts';
 import { copyVolume, exportSnapshot, importSnapshot, listSnapshots, removeSnapshot, saveSnapshot, snapshotImage, snapshotVolume } from './snapshots.ts';
@@ -103,6 +104,7 @@ export class DockerProvider implements MachineProvider {
     const found = (await this.list(spec.lab)).find((m) => m.name === spec.name);
     if (found) return found;
     const labels = { [LAB_LABEL]: spec.lab, [MACHINE_LABEL]: spec.name };
+    const machineLabels = { ...labels, ...(spec.graderReleases ? { [GRADER_TOOLS_LABEL]: spec.graderReleases } : {}) };
     const mounts: Docker.MountConfig = [];
     const image = spec.snapshot ? snapshotImage(spec.snapshot, spec.name) : spec.image;
     if (spec.containerdVolume) {
@@ -116,7 +118,7 @@ export class DockerProvider implements MachineProvider {
       name: containerName(spec.lab, spec.name),
       Hostname: spec.name,
       Image: image,
-      Labels: labels,
+      Labels: machineLabels,
       Env: ['container=docker'],
       StopSignal: 'SIGRTMIN+3',
       HostConfig: {
@@ -165,12 +167,16 @@ export class DockerProvider implements MachineProvider {
     if (info.State.Running) await container.stop({ t: 10 });
   }
 
-  async exec(lab: string, name: string, command: string[], options: ExecOptions = {}): Promise<ExecResult> {
+  exec(lab: string, name: string, command: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    return this.execIn(this.container(lab, name), name, command, options);
+  }
+
+  private async execIn(container: Docker.Container, name: string, command: string[], options: ExecOptions = {}): Promise<ExecResult> {
     const seconds = options.timeoutMs ? Math.max(1, Math.ceil(options.timeoutMs / 1000)) : 0;
     // A bounded command is run under coreutils' timeout inside the machine, so running out of time
     // stops it there (its whole process group) instead of leaving it behind.
     const cmd = seconds ? ['timeout', `--kill-after=${KILL_GRACE_S}`, String(seconds), ...command] : command;
-    const exec = await this.container(lab, name).exec({
+    const exec = await container.exec({
       Cmd: cmd,
       AttachStdin: options.input !== undefined,
       AttachStdout: true,
@@ -200,7 +206,51 @@ export class DockerProvider implements MachineProvider {
   }
 
   execScripts(lab: string, name: string, scripts: string[], options: ExecOptions & { timeoutMs: number }): Promise<ScriptResult[]> {
-    return execScripts(this, lab, name, scripts, options);
+    return execScripts((command, opts) => this.exec(lab, name, command, opts), name, scripts, options);
+  }
+
+  async gradeScripts(lab: string, name: string, scripts: string[], options: ExecOptions & { timeoutMs: number }): Promise<ScriptResult[]> {
+    // a check's ssh to another machine is answered by that machine's grader: every running machine gets one
+    const others = (await this.list(lab)).filter((m) => m.name !== name && m.state === 'running');
+    const [grader] = await Promise.all([this.grader(lab, name), ...others.map((m) => this.grader(lab, m.name).catch(() => undefined))]);
+    return execScripts((command, opts) => this.execIn(grader!, `${name}'s grader`, gradedCommand(command), opts), name, scripts, options);
+  }
+
+  private readonly graders = new Map<string, Promise<Docker.Container>>();
+
+  /** The machine's grader, started (again) when it is missing or older than the machine's last start; one at a time per machine. */
+  private grader(lab: string, name: string): Promise<Docker.Container> {
+    const key = `${lab}/${name}`;
+    const pending = this.graders.get(key) ?? this.currentGrader(lab, name);
+    this.graders.set(key, pending);
+    return pending.finally(() => {
+      if (this.graders.get(key) === pending) this.graders.delete(key);
+    });
+  }
+
+  private async currentGrader(lab: string, name: string): Promise<Docker.Container> {
+    const machine = await this.container(lab, name).inspect();
+    if (!machine.State.Running) throw new Error(`${name} is not running, so it cannot be graded`);
+    const grader = this.docker.getContainer(graderName(lab, name));
+    const info = await grader.inspect().catch(() => null);
+    if (graderIsCurrent(info, machine)) return grader;
+    if (info) await ignoreMissing(grader.remove({ force: true }));
+    const image = this.machineImageTag();
+    const limits = this.options.limits;
+    const network = (await this.docker.getNetwork(networkName(lab)).inspect()) as { Id: string };
+    const spec = { lab, machine: name, machineId: machine.Id, image, releases: machine.Config.Labels[GRADER_TOOLS_LABEL], key: graderKey(network.Id) };
+    const options = graderContainerOptions(spec, {
+      ...(limits?.memoryBytes ? { Memory: limits.memoryBytes, MemorySwap: limits.memoryBytes } : {}),
+      ...(limits?.pids ? { PidsLimit: limits.pids } : {}),
+    });
+    // a lab restored from a snapshot brought here may run on a host that has not built the machine image yet
+    const created = await this.docker.createContainer(options).catch(async (error: unknown) => {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      await this.ensureMachineImage();
+      return this.docker.createContainer(options);
+    });
+    await created.start();
+    return created;
   }
 
   async terminal(lab: string, name: string, command: string[], size: { columns: number; rows: number }, options: Pick<ExecOptions, 'env' | 'workdir'> = {}): Promise<Terminal> {
@@ -248,6 +298,9 @@ export class DockerProvider implements MachineProvider {
   }
 
   async deleteLab(lab: string): Promise<void> {
+    // graders first: each lives in its machine's namespaces
+    const graders = await this.docker.listContainers({ all: true, filters: { label: [`${GRADER_LABEL}=${lab}`] } });
+    await Promise.all(graders.map((c) => ignoreMissing(this.docker.getContainer(c.Id).remove({ force: true }))));
     const filters = { label: [`${LAB_LABEL}=${lab}`] };
     const containers = await this.docker.listContainers({ all: true, filters });
     await Promise.all(containers.map((c) => ignoreMissing(this.docker.getContainer(c.Id).remove({ force: true, v: true }))));

@@ -1,4 +1,7 @@
-import type { ExecOptions, MachineProvider } from './provider.ts';
+import type { ExecOptions, ExecResult } from './provider.ts';
+
+/** Runs one command where the scripts are to run (a machine, or its grader). */
+export type ExecCommand = (command: string[], options: ExecOptions) => Promise<ExecResult>;
 
 /** What one script of a batch did. */
 export interface ScriptResult {
@@ -36,11 +39,11 @@ const decode = (field: string | undefined): string => Buffer.from(field ?? '', '
  * Runs several bash scripts in one machine at once, each with its own output, exit code and time
  * limit, through a single exec: an exec costs the engine ~45 ms of CPU, and grading a chapter or
  * the cluster's health runs dozens of small scripts. Needs only `exec`, and bash, timeout and base64
- * in the machine.
+ * where it runs.
  */
-export async function execScripts(provider: MachineProvider, lab: string, machine: string, scripts: string[], options: ExecOptions & { timeoutMs: number }): Promise<ScriptResult[]> {
+export async function execScripts(exec: ExecCommand, machine: string, scripts: string[], options: ExecOptions & { timeoutMs: number }): Promise<ScriptResult[]> {
   const seconds = Math.max(1, Math.ceil(options.timeoutMs / 1000));
-  const { exitCode, stdout, stderr } = await provider.exec(lab, machine, ['bash', '-c', BATCH, 'batch', String(seconds), ...scripts], {
+  const { exitCode, stdout, stderr } = await exec(['bash', '-c', BATCH, 'batch', String(seconds), ...scripts], {
     ...options,
     // every script is bounded by its own limit; this only catches a wrapper that hangs
     timeoutMs: (seconds + 10) * 1000,

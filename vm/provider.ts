@@ -28,6 +28,11 @@ export interface MachineSpec {
   containerdVolume: boolean;
   /** Host folders shown read-only inside the machine: host path -> machine path. */
   readOnlyFolders?: Record<string, string>;
+  /**
+   * A host folder of the course's release files that the machine's grader (not the machine) shows its
+   * checks read-only, at GRADER_RELEASES (vm/grader.ts).
+   */
+  graderReleases?: string;
   /** Make the machine from this snapshot's copy of the machine of the same name (its filesystem and volume); `image` is then not used. */
   snapshot?: string;
 }
@@ -109,6 +114,12 @@ export interface MachineProvider {
    * own result and time limit (options.timeoutMs). Without it, each script is an exec of its own.
    */
   execScripts?(lab: string, name: string, scripts: string[], options: ExecOptions & { timeoutMs: number }): Promise<ScriptResult[]>;
+  /**
+   * Optional: runs checks like execScripts, but with tools the learner cannot replace: the machine's
+   * files and processes, the grader's programs (vm/grader.ts). Only grading uses it; without it, checks
+   * run with execScripts.
+   */
+  gradeScripts?(lab: string, name: string, scripts: string[], options: ExecOptions & { timeoutMs: number }): Promise<ScriptResult[]>;
   /** A TTY session running `command`; `options` sets its working directory and environment (not `input` or `timeoutMs`). */
   terminal(lab: string, name: string, command: string[], size: { columns: number; rows: number }, options?: Pick<ExecOptions, 'env' | 'workdir'>): Promise<Terminal>;
   list(lab?: string): Promise<Machine[]>;

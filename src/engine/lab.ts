@@ -7,7 +7,7 @@ import { fromPackage } from '../util/package-root.ts';
 import { MACHINES, type MachineRole } from '../lab/topology.ts';
 import { LabError } from '../util/errors.ts';
 import { Progress } from '../util/output.ts';
-import { inBatchesOf } from '../util/concurrency.ts';
+import { inBatchesOf, Turns } from '../util/concurrency.ts';
 import { sleep, timeScale } from '../util/time.ts';
 import type { MachineProvider } from '../../vm/provider.ts';
 import type { Chapter, Step } from './course.ts';
@@ -106,6 +106,17 @@ export const REAL_SETUP: LabSetup = {
   }),
 };
 
+/** One line of turns per lab of each engine: what changes or grades a lab runs in its turn (LabEngine.exclusive). */
+const turns = new WeakMap<MachineProvider, Map<string, Turns>>();
+
+function turnsOf(provider: MachineProvider, lab: string): Turns {
+  const labs = turns.get(provider) ?? new Map<string, Turns>();
+  turns.set(provider, labs);
+  const mine = labs.get(lab) ?? new Turns();
+  labs.set(lab, mine);
+  return mine;
+}
+
 /** The next rung of a hint ladder: the last one again once all are shown. */
 export function climbLadder(hints: string[], shown: number): HintShown {
   const index = Math.min(shown, hints.length - 1);
@@ -171,6 +182,10 @@ export class LabEngine {
    * replays only the chapters after it.
    */
   async up(chapter?: number, options: UpOptions = {}): Promise<MachineHealth[]> {
+    return this.exclusive(chapter === undefined ? 'starting the machines' : `bringing the lab up at chapter ${chapter}`, () => this.bringUp(chapter, options));
+  }
+
+  private async bringUp(chapter?: number, options: UpOptions = {}): Promise<MachineHealth[]> {
     if (chapter !== undefined) chapterByNumber(this.course.chapters, chapter);
     const reach = Math.max(chapter ?? 0, this.progress().chapter);
     await this.buildInBackground(setsToPrepare(this.course.chapters, reach));
@@ -188,7 +203,7 @@ export class LabEngine {
       throw new LabError('this lab has a fault to fix, so its chapters are not replayed', 'fix it (lab check grades the fix), or give up on it: lab giveup');
     }
     await this.fastForwardTo(chapter, Math.min(proven, chapter - 1));
-    if (options.keepSnapshot && (await this.needsSnapshotBefore(chapter))) await this.snapshot();
+    if (options.keepSnapshot && (await this.needsSnapshotBefore(chapter))) await this.keepSnapshot();
     return health;
   }
 
@@ -260,7 +275,10 @@ export class LabEngine {
    * to be healthy yet) have every passed step graded until it passes again.
    */
   private async restore(snapshot: Snapshot): Promise<void> {
-    await updateProgress(this.lab, () => ({ chapter: Math.min(snapshot.chapter + 1, this.lastChapter), passed: [...snapshot.passed], hintsShown: {} }));
+    // Its steps pass as of now, in this lab: the snapshot's lab passed them at other times.
+    const now = new Date().toISOString();
+    const passedAt = Object.fromEntries(snapshot.passed.map((key) => [key, now]));
+    await updateProgress(this.lab, () => ({ chapter: Math.min(snapshot.chapter + 1, this.lastChapter), passed: [...snapshot.passed], passedAt, hintsShown: {} }));
     const built = this.builtChapter;
     await this.settle(snapshot.chapter, `restoring snapshot ${snapshot.id}`, built !== undefined && snapshot.chapter >= built);
   }
@@ -358,6 +376,10 @@ export class LabEngine {
    * started again, and what a stop loses (routes) is solved again.
    */
   async snapshot(): Promise<Snapshot> {
+    return this.exclusive('keeping a snapshot', () => this.keepSnapshot());
+  }
+
+  private async keepSnapshot(): Promise<Snapshot> {
     if (this.activeFault()) throw new LabError('this lab has a fault to fix, so it is not kept as a snapshot', 'fix it (lab check grades the fix), or give up on it: lab giveup');
     const machines = await this.provider.list(this.lab);
     if (machines.length === 0) throw new LabError(`lab "${this.lab}" has no machines`, `start it with: lab up --lab ${this.lab}`);
@@ -490,6 +512,10 @@ export class LabEngine {
 
   /** Removes every machine, network and volume of the lab, and forgets its progress and fault. */
   async down(): Promise<void> {
+    return this.exclusive('removing the lab', () => this.removeLab());
+  }
+
+  private async removeLab(): Promise<void> {
     await this.provider.deleteLab(this.lab);
     clearProgress(this.lab);
   }
@@ -497,8 +523,10 @@ export class LabEngine {
   /** A new lab of the same name at the start of `chapter`. */
   async reset(chapter: number, options: UpOptions = {}): Promise<MachineHealth[]> {
     chapterByNumber(this.course.chapters, chapter);
-    await this.down();
-    return this.up(chapter, options);
+    return this.exclusive(`resetting the lab to chapter ${chapter}`, async () => {
+      await this.removeLab();
+      return this.bringUp(chapter, options);
+    });
   }
 
   step(name?: string): { chapter: Chapter; step: Step } {
@@ -507,6 +535,10 @@ export class LabEngine {
 
   /** With a fault active (and no step named), grades its fix; else grades a step and records a pass. */
   async check(name?: string): Promise<CheckResult> {
+    return this.exclusive(name ? `checking ${name}` : 'a check', () => this.grade(name));
+  }
+
+  private async grade(name?: string): Promise<CheckResult> {
     const active = name ? null : this.activeFault();
     if (active) {
       const outcome = await gradeFix(this.provider, this.lab, active.fault, this.course.health);
@@ -545,10 +577,12 @@ export class LabEngine {
 
   /** Runs a step's solution and grades it; a solution that fails to run throws SolveError. */
   async solve(name?: string): Promise<{ chapter: Chapter; step: Step; outcome: CheckOutcome }> {
-    const { chapter, step } = this.step(name);
-    await this.ready(chapter.number);
-    await solveStep(this.provider, this.lab, step);
-    return { chapter, step, outcome: await this.gradeStep(chapter, step) };
+    return this.exclusive(name ? `solving ${name}` : 'a solution', async () => {
+      const { chapter, step } = this.step(name);
+      await this.ready(chapter.number);
+      await solveStep(this.provider, this.lab, step);
+      return { chapter, step, outcome: await this.gradeStep(chapter, step) };
+    });
   }
 
   activeFault(): { fault: Fault; state: ActiveFault } | null {
@@ -565,6 +599,10 @@ export class LabEngine {
 
   /** Breaks a healthy cluster with one fault; a random one (or one asked to be hidden) stays hidden until the learner gives up. */
   async breakCluster(request: BreakRequest, random: () => number = Math.random): Promise<Fault> {
+    return this.exclusive('breaking the cluster', () => this.inject(request, random));
+  }
+
+  private async inject(request: BreakRequest, random: () => number): Promise<Fault> {
     const pool = this.candidates(request);
     if (pool.length === 0) {
       throw new LabError(request.id ? `there is no fault "${request.id}"` : 'no fault matches that component and difficulty', 'see lab faults', 2);
@@ -581,6 +619,10 @@ export class LabEngine {
 
   /** Applies the active fault's fix and waits for a healthy cluster; the fault is cleared once it is. */
   async giveUp(): Promise<{ fault: Fault; fix: ActionsOutcome; outcome: CheckOutcome }> {
+    return this.exclusive("applying the fault's fix", () => this.applyFix());
+  }
+
+  private async applyFix(): Promise<{ fault: Fault; fix: ActionsOutcome; outcome: CheckOutcome }> {
     const active = this.activeFault();
     if (!active) throw new LabError('no fault is active in this lab', 'break one first: lab break --random');
     const fix = await runActions(this.provider, this.lab, active.fault.solve);
@@ -596,6 +638,10 @@ export class LabEngine {
 
   /** Restores a healthy cluster whatever happened: the active fault's fix, then every step re-checked and re-solved where broken. */
   async heal(): Promise<{ fix: ActionsOutcome | null; outcome: CheckOutcome }> {
+    return this.exclusive('healing the cluster', () => this.restoreHealth());
+  }
+
+  private async restoreHealth(): Promise<{ fix: ActionsOutcome | null; outcome: CheckOutcome }> {
     const active = this.activeFault();
     const fix = active ? await runActions(this.provider, this.lab, active.fault.solve) : null;
     await this.ready(this.clusterChapter - 1);
@@ -608,6 +654,24 @@ export class LabEngine {
     const outcome = await checkHealth(this.provider, this.lab, this.course.health);
     if (outcome.passed) progress.done('every component is healthy');
     return { fix, outcome };
+  }
+
+  /**
+   * Runs what changes or grades this lab in its turn: one at a time per lab (of this engine), so two
+   * solutions, a check during a solution, or a heal during either, never run at once. Whoever asks
+   * while something runs waits for it (in the order asked), and says so in a progress line.
+   */
+  private exclusive<T>(what: string, work: () => Promise<T>): Promise<T> {
+    const progress = new Progress(`lab ${this.lab}`);
+    let waited = false;
+    const inTurn = async (): Promise<T> => {
+      if (waited) progress.done(`its turn: ${what}`);
+      return work();
+    };
+    return turnsOf(this.provider, this.lab).run(what, inTurn, (running) => {
+      waited = true;
+      progress.update(`waiting for ${running} to finish before ${what}`);
+    });
   }
 
   private async clearFault(): Promise<void> {

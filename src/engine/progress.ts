@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ajv } from 'ajv';
 import lockfile from 'proper-lockfile';
 import { LabError } from '../util/errors.ts';
 import { stateDir } from '../util/paths.ts';
+import { progressSchema } from './schema.ts';
 
 /** The fault injected into a lab, while it is not fixed. */
 export interface ActiveFault {
@@ -19,6 +21,8 @@ export interface Progress {
   chapter: number;
   /** "chapter/step" keys whose checks have passed. */
   passed: string[];
+  /** When each of them first passed (ISO 8601, UTC), by key; a step passed before this was kept has none. */
+  passedAt?: Record<string, string>;
   /** How many hints of each step have been shown. */
   hintsShown: Record<string, number>;
   fault?: ActiveFault;
@@ -30,13 +34,16 @@ const labStateDir = (lab: string): string => join(stateDir(), 'labs', lab);
 const progressFile = (lab: string): string => join(labStateDir(lab), 'progress.json');
 const FRESH: Progress = { chapter: 1, passed: [], hintsShown: {} };
 
+const validProgress = new Ajv({ allErrors: true }).compile(progressSchema);
+
 export function readProgress(lab: string): Progress {
   const file = progressFile(lab);
   if (!existsSync(file)) return { ...FRESH, passed: [], hintsShown: {} };
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<Progress>;
-    if (typeof parsed.chapter !== 'number' || !Array.isArray(parsed.passed)) throw new Error('not a progress record');
-    return { chapter: parsed.chapter, passed: parsed.passed, hintsShown: parsed.hintsShown ?? {}, ...(parsed.fault ? { fault: parsed.fault } : {}) };
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Progress;
+    if (!validProgress(parsed)) throw new Error(`not a progress record: ${validProgress.errors?.map((e) => `${e.instancePath || 'the record'} ${e.message}`).join('; ')}`);
+    const { chapter, passed, passedAt, hintsShown, fault } = parsed;
+    return { chapter, passed, ...(passedAt ? { passedAt } : {}), hintsShown: hintsShown ?? {}, ...(fault ? { fault: { id: fault.id, hidden: fault.hidden, hintsShown: fault.hintsShown } } : {}) };
   } catch (error) {
     throw new LabError(`the progress file ${file} is damaged (${(error as Error).message})`, `move it away and run the command again; lab up <chapter> rebuilds what the checks can grade`);
   }
@@ -77,6 +84,11 @@ export function markRegistry(lab: string, stocked: boolean): void {
   writeFileSync(registryMarker(lab), `${new Date().toISOString()}\n`);
 }
 
-export function markPassed(progress: Progress, key: string): Progress {
-  return progress.passed.includes(key) ? progress : { ...progress, passed: [...progress.passed, key] };
+/** Records a step as passed, and when; a step that had passed already keeps its first time. */
+export function markPassed(progress: Progress, key: string, at: Date = new Date()): Progress {
+  if (progress.passed.includes(key)) return progress;
+  return { ...progress, passed: [...progress.passed, key], passedAt: { ...progress.passedAt, [key]: at.toISOString() } };
 }
+
+/** When a step first passed, if it has and the time is known. */
+export const passedAt = (progress: Progress, key: string): string | null => (progress.passed.includes(key) ? (progress.passedAt?.[key] ?? null) : null);

@@ -54,7 +54,8 @@ async function runOnMachines(provider: MachineProvider, lab: string, checks: { c
     const message = error instanceof Error ? error.message : String(error);
     return { exitCode: -1, stdout: '', stderr: message, timedOut: /did not finish within/.test(message) };
   };
-  const batch = provider.execScripts?.bind(provider);
+  // the grader's tools when the provider has them (a learner's kubectl or systemctl grades nothing)
+  const batch = provider.gradeScripts?.bind(provider) ?? provider.execScripts?.bind(provider);
   if (!batch) {
     return Promise.all(checks.map(({ check, machine }) => provider.exec(lab, machine, ['bash', '-c', check.run], options).then((r) => ({ ...r, timedOut: false }), failed)));
   }

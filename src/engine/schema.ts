@@ -116,3 +116,24 @@ export const healthSchema = {
     shutdown: { type: 'array', items: action },
   },
 } as const;
+
+/**
+ * A lab's progress file (src/engine/progress.ts). `passedAt` came later: files without it (steps passed
+ * before it was kept) still load, their passes with no time. Fields it does not know are kept out by
+ * the reader, not refused, so a newer hardway's file still loads.
+ */
+export const progressSchema = {
+  type: 'object',
+  required: ['chapter', 'passed'],
+  properties: {
+    chapter: { type: 'integer', minimum: 1 },
+    passed: { type: 'array', items: { type: 'string' } },
+    passedAt: { type: 'object', additionalProperties: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$' } },
+    hintsShown: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } },
+    fault: {
+      type: 'object',
+      required: ['id', 'hidden', 'hintsShown'],
+      properties: { id: { type: 'string', minLength: 1 }, hidden: { type: 'boolean' }, hintsShown: { type: 'integer', minimum: 0 } },
+    },
+  },
+} as const;

@@ -56,6 +56,7 @@ async function createAndStart(provider: MachineProvider, lab: string, role: Mach
     image,
     containerdVolume: role.worker,
     readOnlyFolders: role.name === 'jumpbox' ? { [artifactsRoot()]: RELEASES_IN_JUMPBOX, [COURSE_FILES]: FILES_IN_JUMPBOX } : {},
+    graderReleases: artifactsRoot(),
     ...(snapshot ? { snapshot } : {}),
   });
   await provider.start(lab, role.name);

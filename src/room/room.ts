@@ -1,12 +1,12 @@
 import { LabEngine, REAL_SETUP, type Course, type LabSetup } from '../engine/lab.ts';
-import { clearProgress, stepKey } from '../engine/progress.ts';
+import { clearProgress, passedAt, stepKey } from '../engine/progress.ts';
 import { LabError } from '../util/errors.ts';
 import { Progress } from '../util/output.ts';
+import { RateLimiter } from '../util/rate-limit.ts';
 import { LabApi, type ApiAnswer } from '../web/api.ts';
 import { TerminalRegistry } from '../web/terminals.ts';
 import type { MachineProvider, Terminal } from '../../vm/provider.ts';
 import { placeLab, labMemory, headroom, type EngineFacts, type RoomEngine } from './engines.ts';
-import { RateLimiter } from './rate-limit.ts';
 import { hashToken, newToken, sameHash, type EventRow, type LabRow, type LearnerRow, type RoomRow, type RoomStore } from './store.ts';
 
 /** How much of a machine's terminal output a peek starts with. */
@@ -94,6 +94,8 @@ export interface LearnerView {
   step: string | null;
   stepTitle: string | null;
   stepsPassed: number;
+  /** Each passed step (chapter/step) and when it first passed (ISO 8601), null when that time was not kept. */
+  passedAt: Record<string, string | null>;
   checksPassed: number;
   checksFailed: number;
   hintsUsed: number;
@@ -105,6 +107,8 @@ export interface LearnerView {
 }
 
 const DEFAULT_STUCK_MS = 10 * 60_000;
+/** Joins one address may make (a burst, then a steady rate), and all addresses together: a flood is refused with the seconds to wait. */
+const JOIN_LIMITS = { perKey: { burst: 5, perMinute: 5 }, all: { burst: 40, perMinute: 120 } };
 const PASSING_KINDS = new Set(['check', 'solve', 'fault-fixed']);
 
 /**
@@ -133,7 +137,7 @@ export class Room {
     this.setup = options.setup ?? REAL_SETUP;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
-    this.limiter = options.limiter ?? new RateLimiter();
+    this.limiter = options.limiter ?? new RateLimiter(JOIN_LIMITS);
   }
 
   get row(): RoomRow {
@@ -399,6 +403,7 @@ export class Room {
         step: step?.id ?? null,
         stepTitle: step?.title ?? null,
         stepsPassed: progress?.passed.length ?? 0,
+        passedAt: progress ? Object.fromEntries(progress.passed.map((key) => [key, passedAt(progress!, key)])) : {},
         checksPassed: mine.filter((e) => e.kind === 'check' && e.passed === 1).length,
         checksFailed: mine.filter((e) => e.kind === 'check' && e.passed === 0).length,
         hintsUsed: mine.filter((e) => e.kind === 'hint').length,
@@ -525,6 +530,11 @@ export class Room {
     };
   }
 
+  /** The learners' totals as CSV, with a column per step of the course saying when each learner passed it. */
+  exportCsv(): string {
+    return learnersCsv(this.learnerViews(), this.course.chapters.flatMap((c) => c.steps.map((s) => stepKey(c.number, s.id))));
+  }
+
   /** Stops serving: shells are closed; what the store holds carries the room on at the next start. */
   async close(): Promise<void> {
     this.closed = true;
@@ -550,15 +560,20 @@ function lastAt(events: EventRow[], match: (e: EventRow) => boolean): number | n
   return null;
 }
 
-/** A CSV of the learners' totals (what a report needs first). */
-export function learnersCsv(learners: LearnerView[]): string {
-  const header = ['name', 'lab', 'engine', 'chapter', 'step', 'steps_passed', 'checks_passed', 'checks_failed', 'hints_used', 'faults_fixed', 'active_fault'];
+/**
+ * A CSV of the learners' totals (what a report needs first), then a `passed_at_<chapter/step>` column
+ * for each of `steps`: when the learner first passed it (ISO 8601), `passed` if that time was not
+ * kept, empty if not passed.
+ */
+export function learnersCsv(learners: LearnerView[], steps: string[] = []): string {
+  const header = ['name', 'lab', 'engine', 'chapter', 'step', 'steps_passed', 'checks_passed', 'checks_failed', 'hints_used', 'faults_fixed', 'active_fault', ...steps.map((key) => `passed_at_${key}`)];
   const cell = (value: unknown): string => {
     const text = value === null || value === undefined ? '' : String(value);
     // A cell starting with = + - @ would be a formula in a spreadsheet: quote it as text.
     const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
     return /[",\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
   };
-  const rows = learners.map((l) => [l.name, l.lab, l.engine, l.chapter, l.step, l.stepsPassed, l.checksPassed, l.checksFailed, l.hintsUsed, l.faultsFixed, l.fault?.id ?? ''].map(cell).join(','));
+  const when = (l: LearnerView, key: string): string => (key in l.passedAt ? (l.passedAt[key] ?? 'passed') : '');
+  const rows = learners.map((l) => [l.name, l.lab, l.engine, l.chapter, l.step, l.stepsPassed, l.checksPassed, l.checksFailed, l.hintsUsed, l.faultsFixed, l.fault?.id ?? '', ...steps.map((key) => when(l, key))].map(cell).join(','));
   return [header.join(','), ...rows].join('\n') + '\n';
 }

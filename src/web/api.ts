@@ -39,7 +39,8 @@ const actions = (list: Action[]) => list.map((a) => ({ machine: a.machine, run: 
  * The browser lab's API: each route is a thin call into the engine, as each CLI command is. Long
  * calls (up, reset, down, break, give up, heal) run as a job: the POST answers 202 at once with the
  * job, whose progress, state and result GET /api/state and GET /api/job show. One job at a time;
- * every POST while one runs is answered 409.
+ * every POST while one runs is answered 409. A check or solve while another (or a job started
+ * meanwhile) runs waits its turn in the engine, which never runs two of a lab's actions at once.
  */
 export class LabApi {
   readonly jobs = new JobRunner();

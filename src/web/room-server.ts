@@ -4,10 +4,11 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { findMachine } from '../lab/topology.ts';
-import { JoinRefused, learnersCsv, type LabRuntime, type Room } from '../room/room.ts';
+import { JoinRefused, type LabRuntime, type Room } from '../room/room.ts';
 import { LabError } from '../util/errors.ts';
 import { HttpError, SAFETY_HEADERS as BASE_HEADERS, bearerOf, bracketed, cookieOf, isLoopback, listen, parseUrl, readJson as readJsonUpTo, refuseUpgrade, sendJson as sendJsonWith, serveFile as serveFileWith } from './http.ts';
-import { MAX_FRAME_BYTES, sendBounded, serveTerminalSocket, startHeartbeat } from './terminal-socket.ts';
+import { DEFAULT_LIMITS, LearnerLimits, sendRefusal, type Limits } from './limits.ts';
+import { MAX_FRAME_BYTES, refuseLimited, sendBounded, serveTerminalSocket, startHeartbeat } from './terminal-socket.ts';
 
 export interface RoomServeOptions {
   room: Room;
@@ -20,6 +21,8 @@ export interface RoomServeOptions {
   /** How often engines are asked how they are. */
   engineCheckMs?: number;
   log?: (line: string) => void;
+  /** How much each learner (their token) may ask at once and how often (DEFAULT_LIMITS). */
+  limits?: Limits;
 }
 
 export interface RunningRoomServer {
@@ -50,6 +53,8 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
   const scheme = options.tls ? 'https' : 'http';
   let cookieName = 'hardway_room';
   let allowedHosts: Set<string> | null = null;
+  const limits = new LearnerLimits(options.limits ?? DEFAULT_LIMITS);
+  const keyOf = (learner: { id: number }): string => `learner-${learner.id}`;
 
   const handler = (request: IncomingMessage, response: ServerResponse): void => {
     handle(request, response).catch((error: unknown) => {
@@ -104,9 +109,15 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
       if (rest.startsWith('/api/')) {
         const access = room.labFor(bearerOf(request), name);
         if (!access) return sendJson(response, 401, { error: 'this lab needs its learner\'s token (in an Authorization: Bearer header)' });
-        const body = reading ? {} : await readJson(request);
-        const answer = await room.learnerCall(access.learner, access.runtime, method, rest, url.searchParams, body);
-        return sendJson(response, answer.status, answer.body);
+        const admission = limits.admitCall(keyOf(access.learner), rest);
+        if (!admission.ok) return sendRefusal(response, admission.refusal, SAFETY_HEADERS);
+        try {
+          const body = reading ? {} : await readJson(request);
+          const answer = await room.learnerCall(access.learner, access.runtime, method, rest, url.searchParams, body);
+          return sendJson(response, answer.status, answer.body);
+        } finally {
+          admission.release();
+        }
       }
       if (rest === '/' && reading) {
         const token = url.searchParams.get('token') ?? cookieOf(request, cookieName);
@@ -133,6 +144,9 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
     if (path === '/room/api/notices' && method === 'GET') {
       const learner = room.learnerOf(bearerOf(request));
       if (!learner) return sendJson(response, 401, { error: 'notices are for the room\'s learners: send your token' });
+      const admission = limits.admitCall(keyOf(learner), path);
+      if (!admission.ok) return sendRefusal(response, admission.refusal, SAFETY_HEADERS);
+      admission.release(); // answered at once, from memory and the store
       const after = Number(url.searchParams.get('after')) || 0;
       const lab = learner.lab_id ? room.store.labById(learner.lab_id) : undefined;
       const runtime = lab ? room.labs.get(lab.name) : undefined;
@@ -164,12 +178,11 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
         });
       }
       if (path === '/board/api/export') {
-        const record = room.exportRecord();
         if (url.searchParams.get('format') === 'csv') {
           response.writeHead(200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${room.row.name}.csv"`, ...SAFETY_HEADERS });
-          return void response.end(learnersCsv(record.learners));
+          return void response.end(room.exportCsv());
         }
-        return sendJson(response, 200, record);
+        return sendJson(response, 200, room.exportRecord());
       }
     }
     if (method === 'POST') {
@@ -220,7 +233,12 @@ export async function startRoomServer(options: RoomServeOptions): Promise<Runnin
         if (!access) return refuseUpgrade(socket, 401, "this terminal needs its learner's token");
         if (!room.engineUp(access.runtime.engine.id)) return refuseUpgrade(socket, 503, 'the engine of this lab is not answering');
         room.store.touchLearner(access.learner.id);
-        return sockets.handleUpgrade(request, socket, head, (ws) => void serveTerminalSocket(ws, url, access.runtime.terminals, { heartbeat }));
+        return sockets.handleUpgrade(request, socket, head, (ws) => {
+          const admission = limits.admitTerminal(keyOf(access.learner));
+          if (!admission.ok) return refuseLimited(ws, admission.refusal);
+          ws.once('close', admission.release);
+          void serveTerminalSocket(ws, url, access.runtime.terminals, { heartbeat });
+        });
       }
       if (url.pathname === '/board/ws/peek') {
         if (!room.isInstructor(token)) return refuseUpgrade(socket, 401, "a peek needs the instructor's token");

@@ -5,8 +5,9 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { LabEngine } from '../engine/lab.ts';
 import { LabApi } from './api.ts';
+import { DEFAULT_LIMITS, LearnerLimits, sendRefusal, type Limits } from './limits.ts';
 import { HttpError, bearerOf, bracketed, cookieOf, isLoopback, listen, parseUrl, readJson, refuseUpgrade, sendJson, serveFile } from './http.ts';
-import { MAX_FRAME_BYTES, serveTerminalSocket, startHeartbeat } from './terminal-socket.ts';
+import { MAX_FRAME_BYTES, refuseLimited, serveTerminalSocket, startHeartbeat } from './terminal-socket.ts';
 import { TerminalRegistry } from './terminals.ts';
 
 export interface ServeOptions {
@@ -23,6 +24,8 @@ export interface ServeOptions {
   orphanMs?: number;
   /** Where unexpected errors are reported (the server answers 500 and carries on). */
   log?: (line: string) => void;
+  /** How much the page (its token) may ask at once and how often (DEFAULT_LIMITS). */
+  limits?: Limits;
 }
 
 export interface RunningServer {
@@ -35,6 +38,8 @@ export interface RunningServer {
 }
 
 const HEARTBEAT_MS = 20_000;
+/** The key of the one token lab serve has, in its limits. */
+const LEARNER = 'learner';
 const MAX_BODY_BYTES = 256 * 1024;
 /**
  * Which browser origins may drive the server. Bound to loopback, exactly the loopback names on its
@@ -63,6 +68,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const terminals = new TerminalRegistry(engine.provider, engine.lab, options.orphanMs);
   const api = new LabApi(engine);
+  const limits = new LearnerLimits(options.limits ?? DEFAULT_LIMITS);
   // Known once listening (the port may be chosen by the system).
   let cookieName = 'hardway_token';
   let policy: ReturnType<typeof originPolicy> = () => ({ hostOk: false, origin: null });
@@ -120,9 +126,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const refusal = originRefusal(request, !reading);
     if (refusal) return sendJson(response, 403, { error: refusal });
     if (isApi) {
-      const body = reading ? {} : await readJson(request, { limit: maxBody, parseDetail: true });
-      const answer = await api.handle(method, url.pathname, url.searchParams, body);
-      return sendJson(response, answer.status, answer.body);
+      // One token is the whole server here: the limits keep a runaway script from starving the page and the machines.
+      const admission = limits.admitCall(LEARNER, url.pathname);
+      if (!admission.ok) return sendRefusal(response, admission.refusal);
+      try {
+        const body = reading ? {} : await readJson(request, { limit: maxBody, parseDetail: true });
+        const answer = await api.handle(method, url.pathname, url.searchParams, body);
+        return sendJson(response, answer.status, answer.body);
+      } finally {
+        admission.release();
+      }
     }
     if (!reading) return sendJson(response, 405, { error: `${method} is not allowed on ${url.pathname}` });
     // Scripts and styles the page loads cannot carry a header, so the page's load leaves a cookie (named by port,
@@ -146,6 +159,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const refusal = originRefusal(request, true);
       if (refusal) return refuseUpgrade(socket, 403, refusal);
       sockets.handleUpgrade(request, socket, head, (ws) => {
+        // Counted once the socket is open (an upgrade that fails holds nothing), refused on it so the page can show why.
+        const admission = limits.admitTerminal(LEARNER);
+        if (!admission.ok) return refuseLimited(ws, admission.refusal);
+        ws.once('close', admission.release);
         void serveTerminalSocket(ws, url, terminals, {
           heartbeat,
           onError: (error) => log(`lab serve: terminal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),

@@ -1,6 +1,7 @@
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { findMachine } from '../lab/topology.ts';
-import { CLOSE_TERMINAL_LOST, closeReason, type Attachment, type TerminalRegistry, type TerminalSession } from './terminals.ts';
+import type { Refusal } from './limits.ts';
+import { CLOSE_LIMITED, CLOSE_TERMINAL_LOST, closeReason, type Attachment, type TerminalRegistry, type TerminalSession } from './terminals.ts';
 
 /** The terminal WebSocket both web servers (`lab serve`, `lab room serve`) speak, and the heartbeat that drops dead sockets. */
 
@@ -56,6 +57,11 @@ export function sendBounded(ws: WebSocket, data: Buffer): void {
   if (ws.readyState !== ws.OPEN) return;
   if (ws.bufferedAmount > MAX_QUEUED_OUTPUT) return ws.terminate();
   ws.send(data, { binary: true });
+}
+
+/** A terminal the learner's limits refuse: closed at once with the reason, no shell opened. */
+export function refuseLimited(ws: WebSocket, refusal: Refusal): void {
+  ws.close(CLOSE_LIMITED, closeReason(refusal.error));
 }
 
 export interface TerminalSocketOptions {

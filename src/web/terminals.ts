@@ -8,11 +8,13 @@ const ORPHAN_MS = 5 * 60_000;
 /**
  * WebSocket close codes the page tells apart (4000–4999 are free for applications):
  * the shell exited (do not reconnect), another connection took the shell over (do not fight it),
- * the terminal was lost with the machine or its engine (reconnecting later may find it back).
+ * the terminal was lost with the machine or its engine (reconnecting later may find it back), the
+ * learner has too many terminals or opened them too fast (the reason says when to try again).
  */
 export const CLOSE_SHELL_ENDED = 4000;
 export const CLOSE_REPLACED = 4001;
 export const CLOSE_TERMINAL_LOST = 4002;
+export const CLOSE_LIMITED = 4003;
 
 /** Where a session's output goes: one WebSocket. */
 export interface Viewer {

@@ -223,3 +223,35 @@ function echoTerminal(machine: string): Terminal {
   setImmediate(() => stream.push(`root@${machine}:~# `));
   return { stream, resize: async () => {}, exited };
 }
+
+/**
+ * The fake provider with scripts that take time (a solution longer than the rest), counting how
+ * many scripts run at once: for proving what must never overlap.
+ */
+export class SlowProvider extends FakeProvider {
+  running = 0;
+  /** The most scripts that ran at once since the last reset. */
+  most = 0;
+
+  constructor(
+    private readonly solutionMs = 40,
+    private readonly otherMs = 5,
+  ) {
+    super();
+  }
+
+  override async exec(lab: string, name: string, command: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    this.running += 1;
+    this.most = Math.max(this.most, this.running);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, (command.at(-1) ?? '').includes('count solve-') ? this.solutionMs : this.otherMs));
+      return await super.exec(lab, name, command, options);
+    } finally {
+      this.running -= 1;
+    }
+  }
+
+  resetCount(): void {
+    this.most = 0;
+  }
+}

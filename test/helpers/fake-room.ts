@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Course } from '../../src/engine/lab.ts';
 import { openRoomDb } from '../../src/room/db.ts';
 import type { EngineFacts, RoomEngine } from '../../src/room/engines.ts';
-import { RateLimiter } from '../../src/room/rate-limit.ts';
+import { RateLimiter } from '../../src/util/rate-limit.ts';
 import { Room, type RoomOptions } from '../../src/room/room.ts';
 import { RoomStore, type NewRoom } from '../../src/room/store.ts';
 import { fakeCourse, FAST_SETUP } from './fake-course.ts';
@@ -69,7 +69,7 @@ export function fakeRoom(spec: Partial<NewRoom> = {}, memories: number[] = [24 *
     async open(options: RoomOptions = {}) {
       const reopened = new RoomStore(openRoomDb(dbPath));
       const row = reopened.roomByName(spec.name ?? 'day')!;
-      const room = new Room(reopened, row, course, engines, { setup: FAST_SETUP, log: () => {}, limiter: new RateLimiter(100, 100, 1000, 1000), ...options });
+      const room = new Room(reopened, row, course, engines, { setup: FAST_SETUP, log: () => {}, limiter: new RateLimiter({ perKey: { burst: 100, perMinute: 100 }, all: { burst: 1000, perMinute: 1000 } }), ...options });
       await room.start();
       return { room, store: reopened };
     },

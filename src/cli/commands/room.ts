@@ -121,14 +121,12 @@ export function registerRoomCommands(program: Command): void {
 
   room
     .command('export')
-    .description('the room\'s record for a report: learners\' totals (CSV) or everything (JSON)')
+    .description('the room\'s record for a report: learners\' totals and when each passed each step (CSV), or everything (JSON)')
     .argument('[name]', 'the room (default: the only open one)')
     .addOption(new Option('--format <format>', 'csv or json').choices(['csv', 'json']).default('csv'))
     .action(async (name: string | undefined, options: { format: 'csv' | 'json' }) => {
       const { openRoom } = await import('../../room/open.ts');
-      const { learnersCsv } = await import('../../room/room.ts');
       const { room } = openRoom(await course(), name);
-      const record = room.exportRecord();
-      process.stdout.write(options.format === 'csv' ? learnersCsv(record.learners) : `${JSON.stringify(record, null, 2)}\n`);
+      process.stdout.write(options.format === 'csv' ? room.exportCsv() : `${JSON.stringify(room.exportRecord(), null, 2)}\n`);
     });
 }

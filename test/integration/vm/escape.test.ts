@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerProvider, containerName } from '../../../vm/docker-provider.ts';
-import type { ExecResult } from '../../../vm/provider.ts';
+import type { ExecResult, MachineProvider } from '../../../vm/provider.ts';
+import { loadCourse, type Check } from '../../../src/engine/course.ts';
+import { loadFaults, loadHealth } from '../../../src/engine/faults.ts';
+import { runChecks } from '../../../src/engine/runner.ts';
 import { startRoomServer, type RunningRoomServer } from '../../../src/web/room-server.ts';
 import { ensureUiBuilt } from '../../../src/web/ui-build.ts';
 import { ensureEngine, realLab } from '../../helpers/engine.ts';
@@ -336,6 +339,58 @@ describe('a room machine\'s walls, attacked from inside as root', () => {
     expect(info.State.Running).toBe(true);
     expect((await root('node-0', 'systemctl reset-failed hw-memhog 2>/dev/null; echo alive')).stdout.trim()).toBe('alive');
   }, 180_000);
+
+  it('a learner\'s forged kubectl, systemctl, openssl, jq, curl, ssh… pass no check: checks run with the grader\'s own programs, which the forgeries do fool when run in the machine', async () => {
+    // Every check the course has, each with the machine it runs on: chapters' steps, health, guards, faults' fix checks.
+    // Everything graded, as the learner sees it graded: each step (all its checks), each health check and guard,
+    // each fault's fix; every check with the machine it runs on.
+    const health = loadHealth();
+    const graded: { name: string; checks: Check[] }[] = [
+      ...loadCourse().flatMap((c) => c.steps.map((step) => ({ name: `step ${c.number}/${step.id}`, checks: step.checks.map((check) => ({ ...check, machine: check.machine ?? step.machine })) }))),
+      ...[...health.health, ...health.guards].map((check, i) => ({ name: `health/guard ${i}: ${check.run.trim().split('\n')[0]}`, checks: [check] })),
+      ...loadFaults().map((f) => ({ name: `fault ${f.id}'s fix`, checks: f.fixed })),
+    ];
+    const checks = graded.flatMap((g) => g.checks);
+    /** What passes: each graded thing whose checks all pass. */
+    const passing = async (on: MachineProvider): Promise<string[]> => {
+      const outcome = await runChecks(on, LAB_A, checks);
+      const failed = new Set(outcome.failures.map((f) => f.check));
+      return graded.filter((g) => g.checks.every((check) => !failed.has(check))).map((g) => `${g.name}: ${g.checks.map((c) => c.run.trim()).join(' && ')}`);
+    };
+    // The machine's own exec, as checks ran before the grader: the same provider without gradeScripts.
+    const inMachine = Object.assign(Object.create(provider) as DockerProvider, { gradeScripts: undefined });
+    const before = await passing(provider);
+    expect(await passing(inMachine)).toEqual(before);
+    // Each tool a check runs answers "ok" and succeeds, first on PATH and over the system's own file; curl's rc file
+    // prints "ok" whatever the answer; the downloaded API server says the version a check looks for.
+    const TOOLS = ['kubectl', 'systemctl', 'openssl', 'etcdctl', 'etcdutl', 'crictl', 'jq', 'curl', 'ssh', 'sha256sum', 'cmp'];
+    const forge = `set -e
+      printf '#!/bin/sh\\necho ok\\nexit 0\\n' > /root/forged && chmod +x /root/forged
+      for t in ${TOOLS.join(' ')}; do
+        cp /root/forged /usr/local/bin/$t
+        if [ -e /usr/bin/$t ]; then mount --bind /root/forged /usr/bin/$t; fi
+      done
+      echo 'write-out = "ok"' > /root/.curlrc
+      mkdir -p /root/downloads/controller && printf '#!/bin/sh\\necho Kubernetes v1.34.4\\n' > /root/downloads/controller/kube-apiserver && chmod +x /root/downloads/controller/kube-apiserver
+      systemctl is-active no-such-unit`;
+    const unforge = `for t in ${TOOLS.join(' ')}; do umount /usr/bin/$t 2>/dev/null; rm -f /usr/local/bin/$t; done; rm -rf /root/forged /root/.curlrc /root/downloads`;
+    const machines = ['jumpbox', 'server', 'node-0', 'node-1'];
+    try {
+      for (const machine of machines) {
+        const forged = await root(machine, forge);
+        expect(forged.stdout.trim(), `${machine}: ${forged.stderr}`).toBe('ok');
+      }
+      const fooled = (await passing(inMachine)).filter((check) => !before.includes(check));
+      expect(fooled.length, `the forgeries fool no check run in the machine: they prove nothing`).toBeGreaterThan(10);
+      expect(fooled, 'a forged kubectl, systemctl and openssl each fool some check run in the machine').toEqual(
+        expect.arrayContaining([expect.stringMatching(/kubectl/), expect.stringMatching(/systemctl/), expect.stringMatching(/openssl/)]),
+      );
+      expect((await passing(provider)).filter((check) => !before.includes(check)), 'checks the forgeries made pass through the grader').toEqual([]);
+      console.info(`forged tools: ${fooled.length} of ${graded.length} graded things pass when checked in the machine, none through the grader`);
+    } finally {
+      for (const machine of machines) await root(machine, unforge);
+    }
+  }, 300_000);
 });
 
 /** Capabilities no machine may have (numbers from linux/capability.h). */

@@ -1,11 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REAL_SETUP, UnhealthyClusterError } from '../../../src/engine/lab.ts';
+import { LabEngine, REAL_SETUP, UnhealthyClusterError } from '../../../src/engine/lab.ts';
 import { readProgress } from '../../../src/engine/progress.ts';
 import { SolveError } from '../../../src/engine/runner.ts';
 import { LabError } from '../../../src/util/errors.ts';
-import { chapter, fakeCourse, fakeLab, step } from '../../helpers/fake-course.ts';
+import { chapter, fakeCourse, fakeLab, FAST_SETUP, step } from '../../helpers/fake-course.ts';
+import { SlowProvider } from '../../helpers/fake-provider.ts';
+import { reportingTo, type OutputSink } from '../../../src/util/output.ts';
 
 /** A lab built to the end of the fake course, healthy. */
 async function finishedLab() {
@@ -27,6 +29,19 @@ describe('the engine: steps', () => {
     expect(solved.outcome.passed).toBe(true);
     expect(readProgress('unit').passed).toEqual(['1/a1']);
     expect(engine.position().step?.id).toBe('a2');
+  });
+
+  it('records when each step first passed: a check that passes again keeps the first time', async () => {
+    const { engine, provider } = fakeLab();
+    await engine.up();
+    const before = new Date().toISOString();
+    provider.factsOf('unit').add('a1');
+    await engine.check('1/a1');
+    const first = readProgress('unit').passedAt!['1/a1']!;
+    expect(first >= before && first <= new Date().toISOString()).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await engine.check('1/a1');
+    expect(readProgress('unit').passedAt).toEqual({ '1/a1': first });
   });
 
   it('the hint ladder climbs one rung per call and stays on the last', async () => {
@@ -56,6 +71,81 @@ describe('the engine: steps', () => {
     await engine.up();
     await expect(engine.solve()).rejects.toBeInstanceOf(SolveError);
     expect(readProgress('unit').passed).toEqual([]);
+  });
+});
+
+describe('the engine: one action at a time in a lab', () => {
+  /** A lab at chapter 1 whose scripts take time; the count of scripts at once starts from here. */
+  async function slowLab() {
+    const provider = new SlowProvider();
+    const made = fakeLab(undefined, provider);
+    await made.engine.up();
+    provider.resetCount();
+    return { ...made, provider };
+  }
+
+  it('two solves asked at once run one after the other, never two scripts at once, and both pass', async () => {
+    const { engine, provider } = await slowLab();
+    const [first, second] = await Promise.all([engine.solve('1/a1'), engine.solve('1/a2')]);
+    expect([first.outcome.passed, second.outcome.passed]).toEqual([true, true]);
+    expect(provider.most).toBe(1);
+    expect(readProgress('unit').passed).toEqual(['1/a1', '1/a2']);
+  });
+
+  it('a check asked while the solution runs waits for it, and grades what it did', async () => {
+    const { engine, provider } = await slowLab();
+    const [solved, checked] = await Promise.all([engine.solve('1/a1'), engine.check('1/a1')]);
+    expect(solved.outcome.passed).toBe(true);
+    expect(checked.outcome.passed).toBe(true);
+    expect(provider.most).toBe(1);
+  });
+
+  it('the same step solved twice at once runs its solution twice, one after the other', async () => {
+    const { engine, provider } = await slowLab();
+    await Promise.all([engine.solve('1/a1'), engine.solve('1/a1'), engine.check('1/a2')]);
+    expect(provider.counters.get('solve-a1')).toBe(2);
+    expect(provider.most).toBe(1);
+  });
+
+  it('a heal asked during a solve starts after it (it finds the step done and does not solve it again), and says it waited', async () => {
+    const { engine, provider } = await slowLab();
+    provider.factsOf('unit').add('healthy');
+    const lines: string[] = [];
+    const sink: OutputSink = { update: (label, detail) => lines.push(`${label}: ${detail}`), done: (label, detail) => lines.push(`${label}: ${detail}`), say: () => {}, warn: () => {} };
+    const solving = engine.solve('1/a1');
+    const healing = reportingTo(sink, () => engine.heal());
+    await Promise.all([solving, healing]);
+    expect(provider.counters.get('solve-a1')).toBe(1);
+    expect((await healing).outcome.passed).toBe(true);
+    expect(lines.slice(0, 2)).toEqual(['lab unit: waiting for solving 1/a1 to finish before healing the cluster', 'lab unit: its turn: healing the cluster']);
+  });
+
+  it('a failing action ends its turn: the next one runs', async () => {
+    const course = fakeCourse();
+    course.chapters[0] = chapter(1, [step('a1', { solve: 'fail' }), step('a2')]);
+    const provider = new SlowProvider();
+    const { engine } = fakeLab(course, provider);
+    await engine.up();
+    const [failed, solved] = await Promise.allSettled([engine.solve('1/a1'), engine.solve('1/a2')]);
+    expect(failed.status).toBe('rejected');
+    expect(solved.status === 'fulfilled' && solved.value.outcome.passed).toBe(true);
+  });
+
+  it('a bad request is a rejection, not a throw, and holds no turn', async () => {
+    const { engine } = await slowLab();
+    await expect(engine.reset(9)).rejects.toThrow(/there is no chapter 9/);
+    await expect(engine.up(9)).rejects.toThrow(/there is no chapter 9/);
+    expect((await engine.solve('1/a1')).outcome.passed).toBe(true);
+  });
+
+  it('labs do not wait for each other', async () => {
+    const provider = new SlowProvider();
+    const first = fakeLab(undefined, provider, 'one');
+    const second = new LabEngine(provider, 'two', first.engine.course, FAST_SETUP);
+    await Promise.all([first.engine.up(), second.up()]);
+    provider.resetCount();
+    await Promise.all([first.engine.solve('1/a1'), second.solve('1/a1')]);
+    expect(provider.most).toBe(2);
   });
 });
 

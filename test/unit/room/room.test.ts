@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate, openRoomDb, schemaVersion } from '../../../src/room/db.ts';
 import { placeLab, type EngineLoad } from '../../../src/room/engines.ts';
-import { RateLimiter } from '../../../src/room/rate-limit.ts';
 import { JoinRefused, learnersCsv } from '../../../src/room/room.ts';
+import { RateLimiter } from '../../../src/util/rate-limit.ts';
 import { hashToken, validRoomName } from '../../../src/room/store.ts';
 import { fakeRoom, GiB, labsSettled, FakeEngine } from '../../helpers/fake-room.ts';
 
@@ -56,18 +57,6 @@ describe('placing labs on engines', () => {
   });
 });
 
-describe('the join rate limit', () => {
-  it('allows a burst per address, then says how long to wait; others are not affected; it refills', () => {
-    let now = 0;
-    const limiter = new RateLimiter(3, 6, 100, 100, () => now);
-    expect([1, 2, 3].map(() => limiter.take('a'))).toEqual([null, null, null]);
-    expect(limiter.take('a')).toBe(10);
-    expect(limiter.take('b')).toBeNull();
-    now += 10_000;
-    expect(limiter.take('a')).toBeNull();
-  });
-});
-
 describe('a room on fake engines', () => {
   it('pre-warms labs at its chapter, spread over the engines by headroom', async () => {
     const world = fakeRoom({ prewarm: 3 }, [8 * GiB, 12 * GiB]);
@@ -102,7 +91,7 @@ describe('a room on fake engines', () => {
 
   it('a join takes a pre-warmed lab at once; with none left it builds one; wrong codes, bad names and floods are refused', async () => {
     const world = fakeRoom({ prewarm: 1 });
-    const { room, store } = await world.open({ limiter: new RateLimiter(4, 4, 100, 100) });
+    const { room, store } = await world.open({ limiter: new RateLimiter({ perKey: { burst: 4, perMinute: 4 }, all: { burst: 100, perMinute: 100 } }) });
     await labsSettled(room);
     const code = room.row.join_code;
     expect(() => room.join('WRONG1', 'Ann', 'ip-a')).toThrow(/not the join code/);
@@ -203,6 +192,33 @@ describe('a room on fake engines', () => {
       ['Bob', 'etcd-down', 0],
     ]);
     expect(learnersCsv(views)).toMatch(/^name,lab,engine.*\nAnn,day-1,fake:\/\/engine-\d,2,b2,3,1,1,1,1,\nBob,day-2,.*etcd-down\n$/s);
+  });
+
+  it('the export says when each learner passed each step: a CSV column per step of the course, and the JSON record', async () => {
+    const world = fakeRoom();
+    const { room } = await world.open();
+    const ann = room.join(room.row.join_code, 'Ann', 'a');
+    const bob = room.join(room.row.join_code, 'Bob', 'b');
+    await labsSettled(room);
+    const annLab = room.labFor(ann.token, ann.lab.name)!;
+    (annLab.runtime.engine.provider as unknown as FakeEngine['provider']).factsOf(ann.lab.name).add('b1');
+    const before = new Date().toISOString();
+    await room.learnerCall(ann.learner, annLab.runtime, 'POST', '/api/check', q, { chapter: 2, step: 'b1' });
+    // Bob's lab kept its progress before times were kept: his pass has no time
+    writeFileSync(join(world.dir, 'labs', bob.lab.name, 'progress.json'), JSON.stringify({ chapter: 2, passed: ['1/a1'] }));
+
+    const [annView, bobView] = room.learnerViews();
+    expect(Object.keys(annView!.passedAt)).toEqual(['1/a1', '1/a2', '2/b1']);
+    expect(annView!.passedAt['2/b1']! >= before).toBe(true);
+    expect(bobView!.passedAt).toEqual({ '1/a1': null });
+    expect(room.exportRecord().learners[0]!.passedAt).toEqual(annView!.passedAt);
+
+    const [header, annRow, bobRow] = room.exportCsv().trimEnd().split('\n').map((line) => line.split(','));
+    expect(header!.slice(0, 11)).toEqual(['name', 'lab', 'engine', 'chapter', 'step', 'steps_passed', 'checks_passed', 'checks_failed', 'hints_used', 'faults_fixed', 'active_fault']);
+    expect(header!.slice(11)).toEqual(['1/a1', '1/a2', '2/b1', '2/b2', '3/c1', '3/c2'].map((key) => `passed_at_${key}`));
+    expect(annRow!.slice(11)).toEqual([annView!.passedAt['1/a1'], annView!.passedAt['1/a2'], annView!.passedAt['2/b1'], '', '', '']);
+    expect(annRow![13]).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(bobRow!.slice(11)).toEqual(['passed', '', '', '', '', '']);
   });
 
   it('killed and started again, it carries on: the same tokens, labs, history; a lab being made is finished', async () => {

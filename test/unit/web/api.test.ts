@@ -4,11 +4,12 @@ import { LabApi } from '../../../src/web/api.ts';
 import type { JobView } from '../../../src/web/jobs.ts';
 import { FakeBinaries } from '../../helpers/fake-binaries.ts';
 import { fakeCourse, fakeLab, FAST_SETUP } from '../../helpers/fake-course.ts';
+import { FakeProvider, SlowProvider } from '../../helpers/fake-provider.ts';
 
 type Answer = { status: number; body: Record<string, any> };
 
-function api() {
-  const made = fakeLab();
+function api(provider: FakeProvider = new FakeProvider()) {
+  const made = fakeLab(undefined, provider);
   const labApi = new LabApi(made.engine);
   const call = async (method: string, path: string, body: unknown = {}): Promise<Answer> =>
     (await labApi.handle(method, path, new URLSearchParams(), body)) as Answer;
@@ -114,6 +115,34 @@ describe('the API: the lab\'s lifecycle as jobs', () => {
     expect((await post('/api/check', { chapter: 1, step: 'a1' })).body).toMatchObject({ passed: false, failures: [{ message: 'a1 is not done' }] });
     expect((await post('/api/hint', { chapter: 1, step: 'a1' })).body).toMatchObject({ text: 'a1: first hint', index: 1, total: 3 });
     expect((await post('/api/solve', { chapter: 1, step: 'a1' })).body).toMatchObject({ passed: true, solution: expect.stringContaining('set a1') });
+  });
+});
+
+describe('the API: one action at a time', () => {
+  it('a check and a solve posted at once both answer: the check waits for the solution and grades it; no two scripts overlap', async () => {
+    const provider = new SlowProvider(40, 5);
+    const { job, post } = api(provider);
+    await job('/api/lab/up', {});
+    provider.resetCount();
+    const [solved, checked, again] = await Promise.all([post('/api/solve', { chapter: 1, step: 'a1' }), post('/api/check', { chapter: 1, step: 'a1' }), post('/api/solve', { chapter: 1, step: 'a2' })]);
+    expect([solved.status, checked.status, again.status]).toEqual([200, 200, 200]);
+    expect([solved.body.passed, checked.body.passed, again.body.passed]).toEqual([true, true, true]);
+    expect(provider.most).toBe(1);
+  });
+
+  it('a heal posted while a solve runs is taken (202) and waits for it, saying so in its job', async () => {
+    const provider = new SlowProvider(40, 5);
+    const { job, post, labApi } = api(provider);
+    await job('/api/lab/up', {});
+    provider.factsOf('unit').add('healthy');
+    const solving = post('/api/solve', { chapter: 1, step: 'a1' });
+    const heal = await post('/api/heal');
+    expect(heal.status).toBe(202);
+    expect((await solving).body.passed).toBe(true);
+    const healed = (await labApi.jobs.settled())!;
+    expect(healed.state).toBe('done');
+    expect(healed.lines.map((l) => l.text)).toContain('lab unit: its turn: healing the cluster');
+    expect(provider.counters.get('solve-a1')).toBe(1);
   });
 });
 

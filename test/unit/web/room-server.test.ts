@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Room } from '../../../src/room/room.ts';
+import { DEFAULT_LIMITS, type Limits } from '../../../src/web/limits.ts';
 import { startRoomServer, type RunningRoomServer } from '../../../src/web/room-server.ts';
+import { CLOSE_LIMITED } from '../../../src/web/terminals.ts';
 import { fakeRoom, labsSettled, type FakeRoomWorld } from '../../helpers/fake-room.ts';
 
 const running: { server: RunningRoomServer; room: Room }[] = [];
@@ -27,10 +29,10 @@ function uiDir(): string {
   return dir;
 }
 
-async function serve(world: FakeRoomWorld = fakeRoom({ prewarm: 2 })) {
+async function serve(world: FakeRoomWorld = fakeRoom({ prewarm: 2 }), limits: Limits = DEFAULT_LIMITS) {
   const { room } = await world.open();
   await labsSettled(room);
-  const server = await startRoomServer({ room, host: '127.0.0.1', port: 0, uiDir: uiDir(), log: () => {} });
+  const server = await startRoomServer({ room, host: '127.0.0.1', port: 0, uiDir: uiDir(), log: () => {}, limits });
   running.push({ server, room });
   const origin = `http://127.0.0.1:${server.port}`;
   const base = origin;
@@ -64,6 +66,7 @@ function socket(url: string, origin: string) {
     ws.once('open', () => resolve(101));
     ws.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
   });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   const waitFor = async (text: string): Promise<void> => {
     const deadline = Date.now() + 3000;
     while (!screen.includes(text)) {
@@ -71,7 +74,7 @@ function socket(url: string, origin: string) {
       await new Promise((r) => setTimeout(r, 5));
     }
   };
-  return { ws, opened, waitFor, screen: () => screen };
+  return { ws, opened, closed, waitFor, screen: () => screen };
 }
 
 describe('lab room serve: who reaches what', () => {
@@ -155,7 +158,7 @@ describe('lab room serve: who reaches what', () => {
     expect((await call('/room/api/notices', { token })).status).toBe(401);
 
     const csv = await call('/board/api/export?format=csv', { token });
-    expect(await csv.text()).toMatch(/^name,lab,.*\nAnn,day-1,.*proxy-gone\nBob,day-2,.*proxy-gone\n$/s);
+    expect(await csv.text()).toMatch(/^name,lab,.*,active_fault,passed_at_1\/a1,.*,passed_at_3\/c2\nAnn,day-1,.*,proxy-gone,\d{4}-[^\n]*\nBob,day-2,.*,proxy-gone,\d{4}-[^\n]*\n$/);
 
     expect((await call('/board/api/break', { token, raw: '{not json' })).status).toBe(400);
     expect((await call('/board/api/break', { token, body: { learners: 'some' } })).status).toBe(400);
@@ -163,6 +166,28 @@ describe('lab room serve: who reaches what', () => {
     expect((await call('/board/api/message', { token, raw: JSON.stringify({ text: 'x'.repeat(100_000) }) })).status).toBe(413);
     expect((await call('/room/api/join', { raw: '[]' })).status).toBe(400);
     expect((await call('/board/api/state', { token })).status).toBe(200);
+  });
+
+  it('limits are per learner: one hammering the logs or opening terminals is refused (429, a closed socket); another is not', async () => {
+    const limits = { ...DEFAULT_LIMITS, reads: { rate: { burst: 2, perMinute: 2 }, inFlight: 4 }, terminals: { rate: { burst: 10, perMinute: 10 }, open: 1 } };
+    const { call, join, server, origin } = await serve(fakeRoom({ prewarm: 2 }), limits);
+    const ann = await join('Ann');
+    const bob = await join('Bob');
+    const logs = (who: { lab: string; token: string }) => call(`/lab/${who.lab}/api/logs`, { token: who.token });
+    expect([(await logs(ann)).status, (await logs(ann)).status]).toEqual([200, 200]);
+    const refused = await logs(ann);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('30');
+    expect(refused.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(((await refused.json()) as { error: string }).error).toMatch(/^too many log, trace, map and health reads \(this one: \/api\/logs\): .*try again in 30 s$/);
+    expect((await logs(bob)).status).toBe(200);
+    expect((await call(`/lab/${ann.lab}/api/state`, { token: ann.token })).status).toBe(200);
+
+    const ws = (who: { lab: string; token: string }, client: string) => `ws://127.0.0.1:${server.port}/lab/${who.lab}/ws/terminal?machine=jumpbox&client=${client}&token=${who.token}`;
+    const first = socket(ws(ann, 't1'), origin);
+    await first.waitFor('root@jumpbox:~# ');
+    expect((await socket(ws(ann, 't2'), origin).closed).code).toBe(CLOSE_LIMITED);
+    await socket(ws(bob, 't1'), origin).waitFor('root@jumpbox:~# ');
   });
 
   it('killed and started again: the same tokens open the same labs; the board has the same history', async () => {

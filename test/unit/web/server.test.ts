@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startServer, type RunningServer, type ServeOptions } from '../../../src/web/server.ts';
-import { CLOSE_REPLACED, CLOSE_SHELL_ENDED, CLOSE_TERMINAL_LOST } from '../../../src/web/terminals.ts';
+import { DEFAULT_LIMITS, type Limits } from '../../../src/web/limits.ts';
+import { CLOSE_LIMITED, CLOSE_REPLACED, CLOSE_SHELL_ENDED, CLOSE_TERMINAL_LOST } from '../../../src/web/terminals.ts';
 import type { Machine, Terminal } from '../../../vm/provider.ts';
 import { fakeLab } from '../../helpers/fake-course.ts';
 import { FakeProvider } from '../../helpers/fake-provider.ts';
@@ -14,6 +15,8 @@ import { FakeProvider } from '../../helpers/fake-provider.ts';
 class TappedProvider extends FakeProvider {
   readonly terminals: Terminal[] = [];
   listFails = false;
+  /** How long each list takes: an /api/state that is slow to answer. */
+  listDelayMs = 0;
 
   override async terminal(lab: string, name: string, command: string[], size: { columns: number; rows: number }): Promise<Terminal> {
     const terminal = await super.terminal(lab, name, command, size);
@@ -23,6 +26,7 @@ class TappedProvider extends FakeProvider {
 
   override async list(lab?: string): Promise<Machine[]> {
     if (this.listFails) throw new Error('the list broke');
+    if (this.listDelayMs) await pause(this.listDelayMs);
     return super.list(lab);
   }
 }
@@ -281,6 +285,49 @@ describe('lab serve: bad input never takes it down', () => {
     const unknown = terminal(server, { machine: 'node-9' });
     expect((await unknown.closed).code).toBe(1008);
     expect((await fetch(`${origin}/api/state`, { headers: auth })).status).toBe(200);
+  });
+});
+
+describe('lab serve: one page cannot use the machines up', () => {
+  const limits = (change: Partial<Limits>): Limits => ({ ...DEFAULT_LIMITS, ...change });
+
+  it('a burst of log reads past the limit is answered 429 with Retry-After and what was limited; other routes still answer', async () => {
+    const { origin, auth } = await serve({ limits: limits({ reads: { rate: { burst: 3, perMinute: 6 }, inFlight: 4 } }) });
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await fetch(`${origin}/api/logs`, { headers: auth }));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 429]);
+    const refused = answers[3]!;
+    expect(refused.headers.get('retry-after')).toBe('10');
+    expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await refused.json()).toEqual({ error: 'too many log, trace, map and health reads (this one: /api/logs): each learner may make 6 a minute (3 at once); try again in 10 s', next: expect.stringMatching(/Retry-After/) });
+    expect((await fetch(`${origin}/api/map`, { headers: auth })).status).toBe(429);
+    expect((await fetch(`${origin}/api/state`, { headers: auth })).status).toBe(200);
+  });
+
+  it('calls past the in-flight limit are refused while the others are unanswered, and admitted once they are', async () => {
+    const { origin, auth, provider } = await serve({ limits: limits({ calls: { rate: { burst: 100, perMinute: 100 }, inFlight: 2 } }) });
+    provider.listDelayMs = 300;
+    const statuses = await Promise.all([0, 1, 2].map(async (i) => {
+      await pause(i * 20);
+      return (await fetch(`${origin}/api/state`, { headers: auth })).status;
+    }));
+    expect(statuses).toEqual([200, 200, 429]);
+    provider.listDelayMs = 0;
+    expect((await fetch(`${origin}/api/state`, { headers: auth })).status).toBe(200);
+  });
+
+  it('a terminal past the open limit is closed with the reason, no shell opened; closing one lets the next open', async () => {
+    const { server, provider } = await serve({ limits: limits({ terminals: { rate: { burst: 10, perMinute: 10 }, open: 1 } }) });
+    const first = terminal(server, { client: 'tab-1' });
+    await first.waitFor('root@server:~# ');
+    const second = terminal(server, { client: 'tab-2' });
+    expect(await second.closed).toEqual({ code: CLOSE_LIMITED, reason: 'too many terminals open: at most 1 per learner; close one (or a tab), then try again in 5 s' });
+    expect(provider.terminals).toHaveLength(1);
+    first.ws.close();
+    await first.closed;
+    await pause(20);
+    const third = terminal(server, { client: 'tab-3' });
+    await third.waitFor('root@server:~# ');
   });
 });
 
