@@ -1,6 +1,6 @@
 import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import { withTimeout } from '../src/util/time.ts';
+import { sleep, withTimeout } from '../src/util/time.ts';
 import { machineSecurityOptions } from './machine-security.ts';
 import { machineCgroupParent } from './device-wall.ts';
 import { connectEngine, probeEngine } from './engine.ts';
@@ -243,14 +243,26 @@ export class DockerProvider implements MachineProvider {
       ...(limits?.memoryBytes ? { Memory: limits.memoryBytes, MemorySwap: limits.memoryBytes } : {}),
       ...(limits?.pids ? { PidsLimit: limits.pids } : {}),
     });
-    // a lab restored from a snapshot brought here may run on a host that has not built the machine image yet
     const created = await this.docker.createContainer(options).catch(async (error: unknown) => {
-      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      const status = (error as { statusCode?: number }).statusCode;
+      // another process (lab serve beside a lab command) made it just now: use theirs once it runs
+      if (status === 409) return null;
+      // a lab restored from a snapshot brought here may run on a host that has not built the machine image yet
+      if (status !== 404) throw error;
       await this.ensureMachineImage();
       return this.docker.createContainer(options);
     });
+    if (!created) return this.startedElsewhere(grader, machine);
     await created.start();
     return created;
+  }
+
+  private async startedElsewhere(grader: Docker.Container, machine: Docker.ContainerInspectInfo): Promise<Docker.Container> {
+    for (let tries = 0; tries < 50; tries++) {
+      if (graderIsCurrent(await grader.inspect().catch(() => null), machine)) return grader;
+      await sleep(100);
+    }
+    throw new Error(`the grader of ${machine.Config.Hostname} did not start`);
   }
 
   async terminal(lab: string, name: string, command: string[], size: { columns: number; rows: number }, options: Pick<ExecOptions, 'env' | 'workdir'> = {}): Promise<Terminal> {
