@@ -130,8 +130,7 @@ export class DockerProvider implements MachineProvider {
         // so its systemd, containerd and kubelet see a cgroup root of their own (as on a real server).
         CgroupnsMode: 'private',
         ...(cgroupParent ? { CgroupParent: cgroupParent } : {}),
-        ...(this.options.limits?.memoryBytes ? { Memory: this.options.limits.memoryBytes, MemorySwap: this.options.limits.memoryBytes } : {}),
-        ...(this.options.limits?.pids ? { PidsLimit: this.options.limits.pids } : {}),
+        ...limitOptions(this.options.limits),
         Mounts: mounts,
         NetworkMode: networkName(spec.lab),
         // The kubelet will not start without a /dev/kmsg to open (its OOM watcher). The host's kernel log is
@@ -236,13 +235,9 @@ export class DockerProvider implements MachineProvider {
     if (graderIsCurrent(info, machine)) return grader;
     if (info) await ignoreMissing(grader.remove({ force: true }));
     const image = this.machineImageTag();
-    const limits = this.options.limits;
     const network = (await this.docker.getNetwork(networkName(lab)).inspect()) as { Id: string };
     const spec = { lab, machine: name, machineId: machine.Id, image, releases: machine.Config.Labels[GRADER_TOOLS_LABEL], key: graderKey(network.Id) };
-    const options = graderContainerOptions(spec, {
-      ...(limits?.memoryBytes ? { Memory: limits.memoryBytes, MemorySwap: limits.memoryBytes } : {}),
-      ...(limits?.pids ? { PidsLimit: limits.pids } : {}),
-    });
+    const options = graderContainerOptions(spec, limitOptions(this.options.limits));
     const created = await this.docker.createContainer(options).catch(async (error: unknown) => {
       const status = (error as { statusCode?: number }).statusCode;
       // another process (lab serve beside a lab command) made it just now: use theirs once it runs
@@ -354,6 +349,14 @@ export class DockerProvider implements MachineProvider {
   private container(lab: string, name: string): Docker.Container {
     return this.docker.getContainer(containerName(lab, name));
   }
+}
+
+/** A room's limits as the engine's HostConfig fields (a grader gets its machine's). */
+function limitOptions(limits: MachineLimits | undefined): Docker.HostConfig {
+  return {
+    ...(limits?.memoryBytes ? { Memory: limits.memoryBytes, MemorySwap: limits.memoryBytes } : {}),
+    ...(limits?.pids ? { PidsLimit: limits.pids } : {}),
+  };
 }
 
 function collect(): { sink: PassThrough; text: () => string } {
